@@ -1,0 +1,70 @@
+"""One Settings object for the whole tool: explicit arguments > environment > defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+NCBI_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+DEFAULT_DB_URL = "sqlite:///db/pnet_pubmed.sqlite"
+DEFAULT_CACHE_DIR = "cache/"
+TOOL_NAME = "pnet-pubmed"
+
+# Environment variable for each setting that users may set; flags of the CLI mirror them.
+ENVIRONMENT = {
+    "db_url": "PNET_PUBMED_DB",
+    "cache_dir": "PNET_PUBMED_CACHE",
+    "eutils_url": "PNET_PUBMED_EUTILS_URL",
+    "api_key": "NCBI_API_KEY",
+    "email": "NCBI_EMAIL",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = DEFAULT_DB_URL
+    cache_dir: Path = Path(DEFAULT_CACHE_DIR)
+    eutils_url: str = NCBI_EUTILS_URL
+    api_key: str | None = field(default=None, repr=False)  # never printed: repr hides it
+    email: str | None = field(default=None, repr=False)
+    tool: str = TOOL_NAME
+    offline: bool = False
+    # NCBI allows 3 requests/s without an API key and 10 with one.
+    requests_per_second: float | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_attempts: int = 6
+    max_backoff: float = 60.0
+    cache_expire_days: float = 30.0
+    efetch_batch: int = 200
+    ecitmatch_batch: int = 100
+    esearch_batch: int = 40
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+        """Build settings from the environment; keyword arguments that are not None win."""
+        env = os.environ if env is None else env
+        values: dict = {}
+        for name, var in ENVIRONMENT.items():
+            if env.get(var):
+                values[name] = env[var]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "cache_dir" in values:
+            values["cache_dir"] = Path(values["cache_dir"])
+        if not values.get("eutils_url", NCBI_EUTILS_URL).endswith("/"):
+            values["eutils_url"] = values["eutils_url"] + "/"
+        return cls(**values)
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+    @property
+    def rate(self) -> float:
+        if self.requests_per_second:
+            return self.requests_per_second
+        return 10.0 if self.api_key else 3.0
+
+    @property
+    def uses_ncbi(self) -> bool:
+        return self.eutils_url.rstrip("/") == NCBI_EUTILS_URL.rstrip("/")

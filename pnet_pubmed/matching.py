@@ -1,0 +1,407 @@
+"""Citation -> Match: ECitMatch in batches, combined ESearch fallbacks, and a verification score."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from .values import Article, Citation, Match
+
+# -- text normalisation ------------------------------------------------------------------------
+_FOLD_EXTRA = str.maketrans({"ø": "o", "Ø": "O", "ß": "ss", "æ": "ae", "Æ": "AE", "đ": "d",
+                             "ł": "l", "Ł": "L", "œ": "oe", "ı": "i"})
+STOPWORDS = frozenset(
+    """a an and are as at be but by for from in into is it its of on or the their this to
+    with without versus vs via after before between during among than that these those which
+    who whom what when where how our we was were has have had not no""".split()
+)
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """Lower case, no diacritics, punctuation to spaces, single spaces: the form we compare."""
+    text = unicodedata.normalize("NFKD", text.translate(_FOLD_EXTRA))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = re.sub(r"[^0-9a-z]+", " ", text)
+    return text.strip()
+
+
+def surname_key(name: str | None) -> str:
+    """Surnames compare without spaces, hyphens or apostrophes: "O'Toole" == "OToole"."""
+    return fold(name or "").replace(" ", "")
+
+
+def first_page(pages: str | None) -> str | None:
+    if not pages:
+        return None
+    m = re.match(r"\s*([A-Za-z]*\d+[A-Za-z]*)", pages)
+    return m.group(1).lower().lstrip("0") or "0" if m else None
+
+
+def title_variants(citation: Citation) -> list[str]:
+    """The title as given, and the part after a leading heading ("Tumors. peptide therapy")."""
+    variants = []
+    if citation.title:
+        variants.append(citation.title)
+        # A lower-case word after ". " means the text before it is a heading or a group name.
+        m = re.search(r"[.:;]\s+(?=[a-z])", citation.title)
+        if m and len(citation.title) - m.end() > 15:
+            variants.append(citation.title[m.end():])
+    return variants
+
+
+def journal_forms(article: Article) -> set[str]:
+    names = (article.iso_abbreviation, article.medline_ta, article.journal_title)
+    forms = {fold(x) for x in names if x}
+    # "European journal of cancer (Oxford, England : 1990)": the part before the place matters.
+    if article.journal_title and "(" in article.journal_title:
+        forms.add(fold(article.journal_title.split("(")[0]))
+    return {f for f in forms if f}
+
+
+def _journal_lookup() -> Callable[[str], str | None]:
+    try:
+        from .journals import to_nlm_abbreviation
+    except ImportError:  # the journal table is optional
+        return lambda name: None
+    return to_nlm_abbreviation
+
+
+def cited_journal_forms(citation: Citation) -> set[str]:
+    if not citation.journal:
+        return set()
+    forms = {fold(citation.journal)}
+    abbreviation = _journal_lookup()(citation.journal)
+    if abbreviation:
+        forms.add(fold(abbreviation))
+    return {f for f in forms if f}
+
+
+# -- verification ------------------------------------------------------------------------------
+WEIGHTS = {"title": 0.40, "author": 0.20, "year": 0.10, "volume": 0.10, "page": 0.10,
+           "journal": 0.10}
+ACCEPT_SCORE = 0.75
+TITLE_STRONG = 0.85
+TITLE_WEAK = 0.60
+AMBIGUITY_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How well one record fits one citation: a score in [0, 1] and what rules it out."""
+
+    pmid: str
+    score: float
+    accepted: bool
+    parts: dict = field(default_factory=dict, compare=False)
+    conflicts: tuple[str, ...] = ()
+
+
+def title_similarity(citation: Citation, article: Article) -> float | None:
+    variants = title_variants(citation)
+    if not variants or not article.title:
+        return None
+    target = fold(re.sub(r"^\[|\]\.?$", "", article.title.strip()))
+    best = 0.0
+    for variant in variants:
+        v = fold(variant)
+        if not v:
+            continue
+        score = fuzz.ratio(v, target) / 100
+        if min(len(v), len(target)) >= 40:
+            # A subtitle left out by one side: the shorter must sit inside the longer.
+            score = max(score, 0.95 * fuzz.partial_ratio(v, target) / 100)
+        best = max(best, score)
+    return best
+
+
+def verify(citation: Citation, article: Article) -> Verdict:
+    """Score a record against the citation's fields; conflicts on hard facts reject it outright."""
+    parts: dict[str, float] = {}
+    conflicts: list[str] = []
+
+    title = title_similarity(citation, article)
+    if title is not None:
+        parts["title"] = title
+
+    author = citation.first_author
+    if author or citation.group:
+        record_names = [surname_key(a.last_name or a.collective_name) for a in article.authors]
+        cited = surname_key(author.last if author else citation.group)
+        if record_names and cited == record_names[0]:
+            parts["author"] = 1.0
+        elif cited and cited in record_names:
+            parts["author"] = 0.5
+        elif record_names:
+            parts["author"] = 0.0
+
+    if citation.year and article.year:
+        gap = abs(citation.year - article.year)
+        parts["year"] = 1.0 if gap == 0 else 0.5 if gap == 1 else 0.0
+
+    if citation.volume and article.volume:
+        same = fold(citation.volume) == fold(article.volume)
+        parts["volume"] = 1.0 if same else 0.0
+        if not same:
+            conflicts.append(f"volume {article.volume} is not {citation.volume}")
+
+    cited_page = first_page(citation.first_page or citation.pages)
+    record_page = first_page(article.start_page or article.pages or article.elocation)
+    if cited_page and record_page:
+        same = cited_page == record_page
+        parts["page"] = 1.0 if same else 0.0
+        if not same:
+            conflicts.append(f"first page {record_page} is not {cited_page}")
+
+    cited_journals = cited_journal_forms(citation)
+    if cited_journals:
+        parts["journal"] = 1.0 if cited_journals & journal_forms(article) else 0.0
+
+    coordinates = (parts.get("volume") == 1.0 and parts.get("page") == 1.0
+                   and parts.get("journal", 1.0) == 1.0)
+    if "year" in parts and parts["year"] == 0.0 and not coordinates:
+        conflicts.append(f"year {article.year} is not {citation.year}")
+
+    if citation.kind == "meeting_abstract":
+        # PubMed does not index meeting abstracts; a record can only be the same item if it sits in
+        # the same journal volume of the same year. Later full papers of the trial never do.
+        for key, label in (("journal", "journal"), ("volume", "volume"), ("year", "year")):
+            if parts.get(key) != 1.0:
+                conflicts.append(f"meeting abstract, record differs in {label}")
+                break
+
+    weight = sum(WEIGHTS[k] for k in parts)
+    score = sum(WEIGHTS[k] * v for k, v in parts.items()) / weight if weight else 0.0
+
+    if title is None:
+        title_ok = coordinates and parts.get("journal") == 1.0 and parts.get("year", 0) >= 0.5
+    elif title >= TITLE_STRONG:
+        title_ok = True
+    else:
+        # A garbled title is forgiven only when journal, volume, page and author all agree.
+        title_ok = (title >= TITLE_WEAK and coordinates and parts.get("journal") == 1.0
+                    and parts.get("author", 1.0) > 0)
+    same_doi = bool(citation.doi and article.doi
+                    and citation.doi.strip().lower() == article.doi.strip().lower())
+    if same_doi:
+        # A DOI names one work: it stands in for the title when nothing hard disagrees.
+        title_ok, score = True, max(score, 0.99)
+    if not title_ok and not conflicts:
+        conflicts.append(f"title similarity {title:.2f}" if title is not None else "no title")
+    accepted = not conflicts and score >= ACCEPT_SCORE
+    return Verdict(article.pmid, round(score, 4), accepted, parts, tuple(conflicts))
+
+
+def decide(citation: Citation, articles: Iterable[Article], method: str) -> Match:
+    """The Match for a citation given the records that searches brought back."""
+    verdicts = sorted((verify(citation, a) for a in articles), key=lambda v: -v.score)
+    accepted = [v for v in verdicts if v.accepted]
+    if not accepted:
+        return Match(citation.key, "not_found", method=method, reason=_why_not(citation, verdicts))
+    best = accepted[0]
+    rivals = [v for v in accepted[1:] if best.score - v.score < AMBIGUITY_MARGIN]
+    if rivals:
+        pmids = tuple(v.pmid for v in [best, *rivals])
+        return Match(citation.key, "ambiguous", candidates=pmids, method=method, score=best.score,
+                     reason=f"{len(pmids)} records fit equally well")
+    return Match(citation.key, "matched", pmid=best.pmid, method=method, score=best.score)
+
+
+def _why_not(citation: Citation, verdicts: list[Verdict]) -> str:
+    if citation.kind == "meeting_abstract":
+        head = "meeting abstract: PubMed does not index conference abstracts"
+    else:
+        head = "no PubMed record fits"
+    if verdicts:
+        v = verdicts[0]
+        detail = "; ".join(v.conflicts) or f"score {v.score:.2f}"
+        return f"{head} (closest: PMID {v.pmid}, {detail})"
+    return f"{head} (no candidate found)"
+
+
+# -- queries -----------------------------------------------------------------------------------
+def ecitmatch_line(citation: Citation, tag: str) -> str | None:
+    """journal|year|volume|first_page|author|key| — or None when ECitMatch cannot place it."""
+    if citation.kind not in ("article", "epub_ahead") or not citation.journal:
+        return None
+    page = first_page(citation.first_page or citation.pages)
+    known = [x for x in (citation.year, citation.volume, page) if x]
+    if len(known) < 2:
+        return None
+    author = citation.first_author
+    author_field = f"{author.last} {author.initials}".strip() if author else ""
+
+    def clean(value) -> str:
+        return re.sub(r"[|\r\n]+", " ", str(value or "")).strip().lower()
+
+    fields = [citation.journal, citation.year, citation.volume, page, author_field, tag]
+    return "|".join(clean(f) for f in fields) + "|"
+
+
+def _quoted(term: str) -> str:
+    return '"' + term.replace('"', " ").strip() + '"'
+
+
+def title_words(title: str, limit: int = 6) -> list[str]:
+    words = [w for w in fold(title).split() if len(w) >= 4 and w not in STOPWORDS]
+    seen: list[str] = []
+    for w in words:
+        if w not in seen:
+            seen.append(w)
+    # The longest words are the rarest in practice; keep them in their printed order.
+    chosen = set(sorted(seen, key=len, reverse=True)[:limit])
+    return [w for w in seen if w in chosen]
+
+
+def fallback_query(citation: Citation) -> str | None:
+    """A PubMed query that should bring back the citation's record among few others."""
+    if citation.kind in ("unparsed", "pmid"):
+        return None
+    if citation.kind == "doi":
+        return f"{_quoted(citation.doi)}[doi]" if citation.doi else None
+    years = f"{citation.year - 1}:{citation.year + 1}[dp]" if citation.year else None
+    journal = f"{_quoted(citation.journal)}[ta]" if citation.journal else None
+    author = citation.first_author
+    alternatives = []
+    if author and (journal or years):
+        initial = author.initials[:1]
+        name = _quoted(f"{fold(author.last)} {initial.lower()}".strip())
+        alternatives.append(" AND ".join(x for x in (f"{name}[1au]", years, journal) if x))
+    variants = title_variants(citation)
+    if variants:
+        words = title_words(variants[-1])
+        if len(words) >= 3:
+            clause = " AND ".join(f"{w}[ti]" for w in words)
+            alternatives.append(f"{clause} AND {years}" if years else clause)
+    page = first_page(citation.first_page or citation.pages)
+    if journal and citation.volume and page:
+        alternatives.append(f"{journal} AND {citation.volume}[vi] AND {page}[pg]")
+    if citation.doi:
+        alternatives.append(f"{_quoted(citation.doi)}[doi]")
+    if not alternatives:
+        return None
+    return " OR ".join(f"({a})" for a in alternatives)
+
+
+def combine_queries(queries: Sequence[str], size: int) -> list[str]:
+    """OR the per-citation queries together, `size` at a time, so requests do not grow per item."""
+    return [" OR ".join(f"({q})" for q in queries[i : i + size])
+            for i in range(0, len(queries), size)]
+
+
+# -- a matching run ----------------------------------------------------------------------------
+@dataclass
+class MatchRun:
+    """Matches by citation key, and every record fetched on the way (matched or not)."""
+
+    matches: dict[str, Match] = field(default_factory=dict)
+    articles: dict[str, Article] = field(default_factory=dict)
+
+    def matched_articles(self) -> list[Article]:
+        pmids = {m.pmid for m in self.matches.values() if m.status == "matched" and m.pmid}
+        return [self.articles[p] for p in sorted(pmids, key=int) if p in self.articles]
+
+
+Progress = Callable[[str, int], None]
+
+
+def _ecitmatch_pmid(answer: str) -> tuple[str | None, str]:
+    """(pmid, status text) from an answer line 'journal|year|volume|page|author|key|RESULT'."""
+    result = answer.rstrip("\r\n").split("|")[6].strip() if answer.count("|") >= 6 else ""
+    return (result, "found") if result.isdigit() else (None, result or "NOT_FOUND")
+
+
+class Matcher:
+    """ECitMatch, ESearch and EFetch for a batch of citations, with as few requests as it can."""
+
+    def __init__(self, client, parse=None, progress: Progress | None = None):
+        if parse is None:
+            from .pubmed import parse_articles as parse
+        self.client = client
+        self.parse = parse
+        self.progress = progress or (lambda stage, n: None)
+
+    def fetch(self, pmids: Iterable[str], run: MatchRun) -> None:
+        missing = sorted({p for p in pmids if p not in run.articles}, key=int)
+        if not missing:
+            return
+        for answer in self.client.efetch(missing):
+            for article in self.parse(answer):
+                run.articles[article.pmid] = article
+        self.progress("fetched", len(missing))
+
+    def search(self, citations: Sequence[Citation]) -> set[str]:
+        queries = [q for q in (fallback_query(c) for c in citations) if q]
+        ids: set[str] = set()
+        for term in combine_queries(queries, self.client.settings.esearch_batch):
+            _, found = self.client.esearch(term)
+            ids.update(found)
+        self.progress("searched", len(citations))
+        return ids
+
+    def run(self, citations: Sequence[Citation]) -> MatchRun:
+        run = MatchRun()
+        todo: list[Citation] = []
+        given: dict[str, str] = {}
+        for c in citations:
+            if c.kind == "unparsed":
+                run.matches[c.key] = Match(c.key, "not_found", method="parse",
+                                           reason=c.reason or "unparsed")
+            elif c.kind == "pmid" and c.pmid:
+                given[c.key] = c.pmid
+            else:
+                todo.append(c)
+
+        # Round 1: ECitMatch for the citations it can place, ESearch for the rest, one EFetch.
+        lines, tagged = [], {}
+        for i, c in enumerate(todo):
+            line = ecitmatch_line(c, f"r{i}")
+            if line:
+                lines.append(line)
+                tagged[f"r{i}"] = c
+        by_ecitmatch: dict[str, str] = {}
+        if lines:
+            for answer in self.client.ecitmatch(lines):
+                tag = answer.split("|")[5] if answer.count("|") >= 6 else ""
+                pmid, _ = _ecitmatch_pmid(answer)
+                if pmid and tag in tagged:
+                    by_ecitmatch[tagged[tag].key] = pmid
+            self.progress("ecitmatch", len(lines))
+        fallback = [c for c in todo if c.key not in by_ecitmatch]
+        candidates = self.search(fallback) if fallback else set()
+        self.fetch(set(by_ecitmatch.values()) | candidates | set(given.values()), run)
+
+        for key, pmid in given.items():
+            if pmid in run.articles:
+                run.matches[key] = Match(key, "matched", pmid=pmid, method="pmid", score=1.0)
+            else:
+                run.matches[key] = Match(key, "not_found", method="pmid",
+                                         reason=f"no PubMed record with PMID {pmid}")
+
+        pool = [run.articles[p] for p in sorted(candidates | set(by_ecitmatch.values()), key=int)
+                if p in run.articles]
+        failed_ecitmatch: list[Citation] = []
+        for c in todo:
+            if c.key in by_ecitmatch:
+                article = run.articles.get(by_ecitmatch[c.key])
+                m = decide(c, [article] if article else [], "ecitmatch")
+                if m.status == "matched":
+                    run.matches[c.key] = m
+                else:
+                    failed_ecitmatch.append(c)
+            else:
+                run.matches[c.key] = decide(c, pool, "esearch")
+
+        # Round 2: ECitMatch answers that failed verification get the ESearch treatment too.
+        if failed_ecitmatch:
+            extra = self.search(failed_ecitmatch)
+            self.fetch(extra, run)
+            pool = [run.articles[p] for p in sorted(set(run.articles), key=int)]
+            for c in failed_ecitmatch:
+                run.matches[c.key] = decide(c, pool, "esearch")
+        return run

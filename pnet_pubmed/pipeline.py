@@ -1,0 +1,116 @@
+"""A link run: read a list, match it in batches, fetch and store the records, summarise."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from .citations import read_references
+from .config import Settings
+from .entrez import EntrezClient, EntrezError, NotCachedError, RequestStats
+from .matching import Matcher
+from .store import Store
+from .values import Citation, Match
+
+BUNDLED_LIST = "references.txt"
+BUNDLED_COLLECTION = "pnet-review-2015"
+
+
+class LinkError(RuntimeError):
+    """A run that cannot go on; the message is one line and says what was kept."""
+
+
+@dataclass
+class LinkSummary:
+    collection: str
+    references: int
+    counts: dict[str, int]
+    stats: RequestStats = field(default_factory=RequestStats)
+    seconds: float = 0.0
+    articles_stored: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "collection": self.collection,
+            "references": self.references,
+            **{k: self.counts.get(k, 0) for k in ("matched", "ambiguous", "not_found", "pending")},
+            "articles_stored": self.articles_stored,
+            "seconds": round(self.seconds, 3),
+            **self.stats.as_dict(),
+        }
+
+
+def bundled_list() -> Path:
+    return Path(str(resources.files("pnet_pubmed") / "data" / BUNDLED_LIST))
+
+
+def collection_name_for(path: Path) -> str:
+    if path.resolve() == bundled_list().resolve():
+        return BUNDLED_COLLECTION
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-") or "references"
+
+
+def _batches(items: list[Citation], size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def link(
+    source: str | Path | None = None,
+    collection: str | None = None,
+    settings: Settings | None = None,
+    *,
+    batch_size: int = 500,
+    progress: Callable[[str, int], None] | None = None,
+) -> LinkSummary:
+    """Link every reference of a list to PubMed and store the outcome; safe to run again."""
+    settings = settings or Settings.from_env()
+    if settings.uses_ncbi and not settings.email and not settings.offline:
+        raise LinkError("NCBI asks every client for a contact email: set NCBI_EMAIL or --email")
+    path = Path(source) if source else bundled_list()
+    citations = read_references(path)
+    collection = collection or collection_name_for(path)
+    started = time.perf_counter()
+
+    store = Store(settings.db_url)
+    store.upgrade()
+    store.collection_id(collection, source=str(path))
+    store.save_citations(collection, citations)
+
+    stats = RequestStats()
+    report = progress or (lambda stage, n: None)
+    stored = 0
+    with EntrezClient(settings, stats) as client:
+        matcher = Matcher(client, progress=report)
+        for batch in _batches(citations, batch_size):
+            try:
+                run = matcher.run(batch)
+            except NotCachedError:
+                pending = [Match(c.key, "pending", reason="offline: answer not in the cache")
+                           for c in batch]
+                store.save_matches(collection, pending)
+                report("batch", len(batch))
+                continue
+            except EntrezError as exc:
+                done = status_counts(store, collection).get("matched", 0)
+                raise LinkError(f"{exc}; {done} matched references are stored, "
+                                "run link again to resume") from exc
+            # Records first, then the links to them: an interruption never leaves a dangling link.
+            stored += store.save_articles(run.matched_articles())
+            store.save_matches(collection, [run.matches[c.key] for c in batch])
+            report("batch", len(batch))
+
+    counts = status_counts(store, collection)
+    return LinkSummary(collection, len(citations), counts, stats,
+                       time.perf_counter() - started, stored)
+
+
+def status_counts(store: Store, collection: str) -> dict[str, int]:
+    for row in store.collections():
+        if row["name"] == collection:
+            return {s: row.get(f"n_{s}", 0) for s in ("matched", "ambiguous", "not_found", "pending")}
+    return {}
