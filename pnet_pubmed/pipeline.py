@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -54,6 +54,18 @@ def collection_name_for(path: Path) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-") or "references"
 
 
+def unique_keys(citations: list[Citation]) -> list[Citation]:
+    """A list mixing numbered and unnumbered lines can repeat a key; later ones get "#position"."""
+    seen: set[str] = set()
+    out = []
+    for c in citations:
+        if c.key in seen:
+            c = replace(c, key=f"{c.key}#{c.position}")
+        seen.add(c.key)
+        out.append(c)
+    return out
+
+
 def _batches(items: list[Citation], size: int):
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -72,7 +84,7 @@ def link(
     if settings.uses_ncbi and not settings.email and not settings.offline:
         raise LinkError("NCBI asks every client for a contact email: set NCBI_EMAIL or --email")
     path = Path(source) if source else bundled_list()
-    citations = read_references(path)
+    citations = unique_keys(read_references(path))
     collection = collection or collection_name_for(path)
     started = time.perf_counter()
 
