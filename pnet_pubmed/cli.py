@@ -29,7 +29,8 @@ def _errors_as_one_line(func):
         try:
             return func(*args, **kwargs)
         except (CitationInputError, EntrezError, LinkError, StoreError, ValueError) as exc:
-            raise click.ClickException(str(exc).splitlines()[0] if str(exc) else repr(exc)) from None
+            message = str(exc).splitlines()[0] if str(exc) else repr(exc)
+            raise click.ClickException(message) from None
         except KeyboardInterrupt:
             click.echo("Interrupted: what was done is stored; run the same command to resume.",
                        err=True)
@@ -44,9 +45,11 @@ def _errors_as_one_line(func):
               "default sqlite:///db/pnet_pubmed.sqlite].")
 @click.option("--cache", "cache_dir", metavar="DIR",
               help="HTTP cache folder [env PNET_PUBMED_CACHE; default cache/].")
-@click.option("--eutils-url", metavar="URL", help="E-utilities base URL [env PNET_PUBMED_EUTILS_URL].")
+@click.option("--eutils-url", metavar="URL",
+              help="E-utilities base URL [env PNET_PUBMED_EUTILS_URL].")
 @click.option("--email", metavar="ADDRESS", help="Contact email sent to NCBI [env NCBI_EMAIL].")
-@click.option("--api-key", metavar="KEY", help="NCBI API key, allows 10 requests/s [env NCBI_API_KEY].")
+@click.option("--api-key", metavar="KEY",
+              help="NCBI API key, allows 10 requests/s [env NCBI_API_KEY].")
 @click.pass_context
 def main(ctx, db_url, cache_dir, eutils_url, email, api_key):
     """Link reference lists to PubMed, enrich them with EFetch, and search them locally."""
@@ -62,15 +65,19 @@ def _store(settings: Settings):
 
 @main.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=True, path_type=str))
-@click.option("--collection", "-c", metavar="NAME", help="Collection name [default: from the file].")
+@click.option("--collection", "-c", metavar="NAME",
+              help="Collection name [default: from the file].")
 @click.option("--offline", is_flag=True, help="Use only cached answers; others stay pending.")
+@click.option("--batch-size", type=click.IntRange(1), default=500, show_default=True,
+              help="References matched and committed together.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 @_errors_as_one_line
-def link(settings: Settings, file, collection, offline, as_json):
+def link(settings: Settings, file, collection, offline, batch_size, as_json):
     """Match each reference of FILE (default: the bundled list) to PubMed and store the records."""
     from .citations import read_references
-    from .pipeline import bundled_list, link as run_link
+    from .pipeline import bundled_list
+    from .pipeline import link as run_link
 
     settings = settings.with_(offline=offline) if offline else settings
     total = len(read_references(file or bundled_list()))
@@ -85,7 +92,7 @@ def link(settings: Settings, file, collection, offline, as_json):
             else:
                 bar.render_progress()
 
-        summary = run_link(file, collection, settings, progress=progress)
+        summary = run_link(file, collection, settings, batch_size=batch_size, progress=progress)
     data = summary.as_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -177,7 +184,8 @@ def _article_text(d: dict) -> str:
         for h in d["mesh"]:
             star = "*" if h["major"] else ""
             quals = ", ".join(("*" if q["major"] else "") + q["name"] for q in h["qualifiers"])
-            lines.append(f"  {star}{h['descriptor']} [{h['ui']}]" + (f" / {quals}" if quals else ""))
+            tail = f" / {quals}" if quals else ""
+            lines.append(f"  {star}{h['descriptor']} [{h['ui']}]{tail}")
     return "\n".join(lines)
 
 

@@ -255,7 +255,8 @@ class EntrezClient:
             except requests.RequestException as exc:
                 raise EntrezError(self._scrub(f"{step}: request failed: {exc}")) from exc
             from_cache = getattr(response, "from_cache", False)
-            if self.settings.offline and response.status_code == 504 and not from_cache:
+            if self.settings.offline and response.status_code == 504:
+                # requests-cache answers 504 Not Cached for only_if_cached misses.
                 raise NotCachedError(f"{step}: offline and the answer is not in the cache")
             if from_cache:
                 self.stats.from_cache += 1

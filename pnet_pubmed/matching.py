@@ -288,6 +288,40 @@ def fallback_query(citation: Citation) -> str | None:
     return " OR ".join(f"({a})" for a in alternatives)
 
 
+def answers_query(citation: Citation, article: Article) -> bool:
+    """Would PubMed return this record for the citation's own fallback query?
+
+    Combined ESearch requests return the union for many citations; checking each record against
+    the citation's own query locally gives every citation the same candidates however the
+    citations were batched, so a resumed or re-batched run decides exactly as an unbroken one.
+    """
+    if citation.doi and article.doi and citation.doi.lower() == article.doi.lower():
+        return True
+    near_year = (citation.year is None or article.year is None
+                 or abs(citation.year - article.year) <= 1)
+    journals = cited_journal_forms(citation)
+    same_journal = bool(journals & journal_forms(article)) if journals else None
+    author = citation.first_author
+    if author and article.authors and near_year and same_journal is not False:
+        first = article.authors[0]
+        initial = fold(author.initials)[:1]
+        if (surname_key(first.last_name) == surname_key(author.last)
+                and (fold(first.initials or "").startswith(initial) or not initial)):
+            if journals or citation.year:
+                return True
+    variants = title_variants(citation)
+    if variants and near_year:
+        words = title_words(variants[-1])
+        if len(words) >= 3 and set(words) <= set(fold(article.title).split()):
+            return True
+    page = first_page(citation.first_page or citation.pages)
+    if same_journal and citation.volume and page:
+        record_page = first_page(article.start_page or article.pages)
+        if fold(citation.volume) == fold(article.volume or "") and page == record_page:
+            return True
+    return False
+
+
 def combine_queries(queries: Sequence[str], size: int) -> list[str]:
     """OR the per-citation queries together, `size` at a time, so requests do not grow per item."""
     return [" OR ".join(f"({q})" for q in queries[i : i + size])
@@ -383,8 +417,6 @@ class Matcher:
                 run.matches[key] = Match(key, "not_found", method="pmid",
                                          reason=f"no PubMed record with PMID {pmid}")
 
-        pool = [run.articles[p] for p in sorted(candidates | set(by_ecitmatch.values()), key=int)
-                if p in run.articles]
         failed_ecitmatch: list[Citation] = []
         for c in todo:
             if c.key in by_ecitmatch:
@@ -395,13 +427,19 @@ class Matcher:
                 else:
                     failed_ecitmatch.append(c)
             else:
-                run.matches[c.key] = decide(c, pool, "esearch")
+                run.matches[c.key] = decide(c, self._pool(c, candidates, run), "esearch")
 
         # Round 2: ECitMatch answers that failed verification get the ESearch treatment too.
         if failed_ecitmatch:
             extra = self.search(failed_ecitmatch)
             self.fetch(extra, run)
-            pool = [run.articles[p] for p in sorted(set(run.articles), key=int)]
             for c in failed_ecitmatch:
+                pool = self._pool(c, extra | {by_ecitmatch[c.key]}, run)
                 run.matches[c.key] = decide(c, pool, "esearch")
         return run
+
+    @staticmethod
+    def _pool(citation: Citation, pmids: set[str], run: MatchRun) -> list[Article]:
+        """The records the citation's own query brought back, in PMID order."""
+        return [run.articles[p] for p in sorted(pmids, key=int)
+                if p in run.articles and answers_query(citation, run.articles[p])]

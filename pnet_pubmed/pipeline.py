@@ -18,6 +18,7 @@ from .values import Citation, Match
 
 BUNDLED_LIST = "references.txt"
 BUNDLED_COLLECTION = "pnet-review-2015"
+STATUSES = ("matched", "ambiguous", "not_found", "pending")
 
 
 class LinkError(RuntimeError):
@@ -124,5 +125,5 @@ def link(
 def status_counts(store: Store, collection: str) -> dict[str, int]:
     for row in store.collections():
         if row["name"] == collection:
-            return {s: row.get(f"n_{s}", 0) for s in ("matched", "ambiguous", "not_found", "pending")}
+            return {s: row.get(f"n_{s}", 0) for s in STATUSES}
     return {}
