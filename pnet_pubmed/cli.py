@@ -83,16 +83,20 @@ def link(settings: Settings, file, collection, offline, batch_size, as_json):
     total = len(read_references(file or bundled_list()))
     labels = {"ecitmatch": "ECitMatch", "searched": "ESearch", "fetched": "EFetch",
               "batch": "stored"}
-    with click.progressbar(length=total, label="Linking", file=sys.stderr,
-                           show_pos=True) as bar:
-        def progress(stage: str, n: int) -> None:
-            bar.label = f"Linking ({labels.get(stage, stage)})"
-            if stage == "batch":
-                bar.update(n)
-            else:
-                bar.render_progress()
+    if not sys.stderr.isatty():  # a log file gets the summary, not a redrawn bar
+        summary = run_link(file, collection, settings, batch_size=batch_size)
+    else:
+        with click.progressbar(length=total, label="Linking", file=sys.stderr,
+                               show_pos=True) as bar:
+            def progress(stage: str, n: int) -> None:
+                bar.label = f"Linking ({labels.get(stage, stage)})"
+                if stage == "batch":
+                    bar.update(n)
+                else:
+                    bar.render_progress()
 
-        summary = run_link(file, collection, settings, batch_size=batch_size, progress=progress)
+            summary = run_link(file, collection, settings, batch_size=batch_size,
+                               progress=progress)
     data = summary.as_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2))

@@ -89,6 +89,8 @@ ACCEPT_SCORE = 0.75
 TITLE_STRONG = 0.85
 TITLE_WEAK = 0.60
 AMBIGUITY_MARGIN = 0.05
+# A later paper of the same study, named for the user but never linked.
+RELATED_TITLE = 0.55
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class Verdict:
     accepted: bool
     parts: dict = field(default_factory=dict, compare=False)
     conflicts: tuple[str, ...] = ()
+    where: str = ""  # "Lancet Oncol 2015", to name a record in a reason
 
 
 def title_similarity(citation: Citation, article: Article) -> float | None:
@@ -194,7 +197,9 @@ def verify(citation: Citation, article: Article) -> Verdict:
     if not title_ok and not conflicts:
         conflicts.append(f"title similarity {title:.2f}" if title is not None else "no title")
     accepted = not conflicts and score >= ACCEPT_SCORE
-    return Verdict(article.pmid, round(score, 4), accepted, parts, tuple(conflicts))
+    journal = article.medline_ta or article.iso_abbreviation or article.journal_title
+    where = f"{journal} {article.year}"
+    return Verdict(article.pmid, round(score, 4), accepted, parts, tuple(conflicts), where)
 
 
 def decide(citation: Citation, articles: Iterable[Article], method: str) -> Match:
@@ -215,6 +220,12 @@ def decide(citation: Citation, articles: Iterable[Article], method: str) -> Matc
 def _why_not(citation: Citation, verdicts: list[Verdict]) -> str:
     if citation.kind == "meeting_abstract":
         head = "meeting abstract: PubMed does not index conference abstracts"
+        related = [v for v in verdicts if v.parts.get("title", 0) >= RELATED_TITLE
+                   and v.parts.get("author", 0) > 0]
+        if related:
+            v = max(related, key=lambda v: v.parts["title"])
+            return f"{head}; the full paper of the study may be PMID {v.pmid} ({v.where})"
+        return head
     else:
         head = "no PubMed record fits"
     if verdicts:
@@ -264,14 +275,14 @@ def fallback_query(citation: Citation) -> str | None:
         return None
     if citation.kind == "doi":
         return f"{_quoted(citation.doi)}[doi]" if citation.doi else None
+    if citation.kind == "meeting_abstract":
+        return _later_paper_query(citation)
     years = f"{citation.year - 1}:{citation.year + 1}[dp]" if citation.year else None
     journal = f"{_quoted(citation.journal)}[ta]" if citation.journal else None
     author = citation.first_author
     alternatives = []
     if author and (journal or years):
-        initial = author.initials[:1]
-        name = _quoted(f"{fold(author.last)} {initial.lower()}".strip())
-        alternatives.append(" AND ".join(x for x in (f"{name}[1au]", years, journal) if x))
+        alternatives.append(" AND ".join(x for x in (_author_term(author), years, journal) if x))
     variants = title_variants(citation)
     if variants:
         words = title_words(variants[-1])
@@ -288,6 +299,51 @@ def fallback_query(citation: Citation) -> str | None:
     return " OR ".join(f"({a})" for a in alternatives)
 
 
+# A trial reported at a meeting is usually published in full within a few years, elsewhere.
+LATER_PAPER_YEARS = 6
+
+
+def _author_term(author) -> str:
+    return _quoted(f"{fold(author.last)} {author.initials[:1].lower()}".strip()) + "[1au]"
+
+
+def _later_paper_query(citation: Citation) -> str | None:
+    """Meeting abstracts have no record; look for the later full paper to name it in the reason."""
+    if not citation.year:
+        return None
+    years = f"{citation.year - 1}:{citation.year + LATER_PAPER_YEARS}[dp]"
+    words = title_words(title_variants(citation)[-1]) if citation.title else []
+    alternatives = []
+    if citation.first_author and words:
+        some = " OR ".join(f"{w}[tiab]" for w in words[:3])
+        alternatives.append(f"{_author_term(citation.first_author)} AND {years} AND ({some})")
+    if len(words) >= 3:
+        alternatives.append(" AND ".join(f"{w}[ti]" for w in words) + f" AND {years}")
+    return " OR ".join(f"({a})" for a in alternatives) or None
+
+
+def _answers_later_paper_query(citation: Citation, article: Article) -> bool:
+    if not citation.year or not article.year:
+        return False
+    if not citation.year - 1 <= article.year <= citation.year + LATER_PAPER_YEARS:
+        return False
+    words = title_words(title_variants(citation)[-1]) if citation.title else []
+    title = set(fold(article.title).split())
+    author = citation.first_author
+    if author and words and article.authors and _same_first_author(author, article):
+        text = title | set(fold(article.abstract_text).split())
+        if any(w in text for w in words[:3]):
+            return True
+    return len(words) >= 3 and set(words) <= title
+
+
+def _same_first_author(author, article: Article) -> bool:
+    first = article.authors[0]
+    initial = fold(author.initials)[:1]
+    return (surname_key(first.last_name) == surname_key(author.last)
+            and (not initial or fold(first.initials or "").startswith(initial)))
+
+
 def answers_query(citation: Citation, article: Article) -> bool:
     """Would PubMed return this record for the citation's own fallback query?
 
@@ -297,18 +353,16 @@ def answers_query(citation: Citation, article: Article) -> bool:
     """
     if citation.doi and article.doi and citation.doi.lower() == article.doi.lower():
         return True
+    if citation.kind == "meeting_abstract":
+        return _answers_later_paper_query(citation, article)
     near_year = (citation.year is None or article.year is None
                  or abs(citation.year - article.year) <= 1)
     journals = cited_journal_forms(citation)
     same_journal = bool(journals & journal_forms(article)) if journals else None
     author = citation.first_author
     if author and article.authors and near_year and same_journal is not False:
-        first = article.authors[0]
-        initial = fold(author.initials)[:1]
-        if (surname_key(first.last_name) == surname_key(author.last)
-                and (fold(first.initials or "").startswith(initial) or not initial)):
-            if journals or citation.year:
-                return True
+        if _same_first_author(author, article) and (journals or citation.year):
+            return True
     variants = title_variants(citation)
     if variants and near_year:
         words = title_words(variants[-1])

@@ -97,6 +97,16 @@ def test_near_misses_in_the_corpus_are_never_linked(linked):
     assert not linked_pmids & near_misses
 
 
+def test_later_full_papers_are_named_but_not_linked(linked):
+    rows = refs_jsonl()
+    near_misses = set(modelled_records()) - set(expected_pmids().values())
+    for pmid in near_misses:
+        naming = [r for r in rows if f"PMID {pmid}" in (r["reason"] or "")]
+        assert len(naming) == 1, pmid
+        assert naming[0]["status"] == "not_found" and naming[0]["pmid"] is None
+        assert "meeting abstract" in naming[0]["reason"]
+
+
 def test_first_run_is_cheap_and_second_run_is_served_from_the_cache(linked):
     server, summary = linked
     assert summary["requests_sent"] <= 12
@@ -113,7 +123,7 @@ def test_first_run_is_cheap_and_second_run_is_served_from_the_cache(linked):
 def test_records_are_enriched_in_the_database(linked):
     records = modelled_records()
     truth = expected_pmids()
-    for key, pmid in truth.items():
+    for _key, pmid in truth.items():
         result = invoke("show", pmid, "--format", "json")
         assert result.exit_code == 0, result.output
         shown = json.loads(result.output)

@@ -184,7 +184,7 @@ def test_two_runs_on_one_sqlite_database_at_once(tmp_path, corpus_files, clean_o
         env = _env(server, tmp_path)
         runs = [_cli(env, "link", "--batch-size", "10") for _ in range(2)]
         results = [p.communicate(timeout=180) for p in runs]
-        for p, (out, err) in zip(runs, results, strict=True):
+        for p, (_out, err) in zip(runs, results, strict=True):
             assert p.returncode == 0, err
             assert "Traceback" not in err
         assert outcome(Settings.from_env(env)) == clean_outcome
