@@ -21,7 +21,8 @@ from requests_ratelimiter import LimiterMixin
 from requests_ratelimiter.buckets import HostBucketFactory
 
 from .config import Settings
-from .pubmed import PubmedXMLError, validate_pubmed_xml
+from .pubmed import PubmedXMLError, parse_articles
+from .values import Article
 
 log = logging.getLogger(__name__)
 
@@ -125,30 +126,31 @@ def validate_ecitmatch(body: bytes, expected_lines: int) -> list[str]:
     return lines
 
 
-def validate_efetch(body: bytes) -> int:
+def validate_efetch(body: bytes) -> list[Article]:
+    """The records of an EFetch answer; parsing is the validation, so it is done once."""
     if _is_html(body):
         raise BadAnswer("EFetch answered with an HTML page")
     try:
-        return validate_pubmed_xml(body)
+        return parse_articles(body)
     except PubmedXMLError as exc:
         raise BadAnswer(f"EFetch answer unusable: {exc}") from exc
 
 
-def _validate_response(response: requests.Response) -> None:
+def _validate_response(response: requests.Response) -> object:
     endpoint = _endpoint(response.url)
     body = response.content
     if endpoint.startswith("esearch"):
-        validate_esearch(body)
-    elif endpoint.startswith("efetch"):
-        validate_efetch(body)
-    elif endpoint.startswith("ecitmatch"):
+        return validate_esearch(body)
+    if endpoint.startswith("efetch"):
+        return validate_efetch(body)
+    if endpoint.startswith("ecitmatch"):
         expected = response.request.headers.get("X-Citation-Lines") if response.request else None
         if expected is None:
             raise BadAnswer("ECitMatch request without a line count")
-        validate_ecitmatch(body, int(expected))
-    elif endpoint.startswith("epost") or endpoint.startswith("esummary"):
-        if _is_html(body) or not body.lstrip().startswith(b"<?xml"):
-            raise BadAnswer("not an XML answer")
+        return validate_ecitmatch(body, int(expected))
+    if _is_html(body) or not body.lstrip().startswith(b"<?xml"):
+        raise BadAnswer("not an XML answer")
+    return None
 
 
 def _cacheable(response: requests.Response) -> bool:
@@ -156,7 +158,8 @@ def _cacheable(response: requests.Response) -> bool:
     if response.status_code != 200:
         return False
     try:
-        _validate_response(response)
+        # Kept on the response so the caller does not parse the same answer again.
+        response.validated_value = _validate_response(response)
     except BadAnswer:
         return False
     return True
@@ -271,7 +274,12 @@ class EntrezClient:
             if response.status_code != 200:
                 raise EntrezError(f"{step}: NCBI answered HTTP {response.status_code}")
             try:
-                value = validate(response.content) if validate else None
+                if not validate:
+                    value = None
+                elif hasattr(response, "validated_value"):
+                    value = response.validated_value
+                else:
+                    value = validate(response.content)
             except BadAnswer as exc:
                 last_problem = str(exc)
                 self.stats.failures["bad_answer"] += 1
@@ -342,19 +350,19 @@ class EntrezClient:
         ids = [str(i) for i in record["IdList"]]
         return int(record.get("Count", len(ids))), ids
 
-    def efetch(self, pmids: Iterable[str]) -> list[bytes]:
-        """PubMed XML for the ids, one validated answer per batch (POST, sorted for stable keys)."""
+    def efetch(self, pmids: Iterable[str]) -> list[Article]:
+        """Records of the ids, one validated POST per batch; sorted ids keep cache keys stable."""
         ids = sorted({str(p) for p in pmids}, key=int)
-        answers = []
+        articles: list[Article] = []
         batch = max(1, self.settings.efetch_batch)
         for start in range(0, len(ids), batch):
             chunk = ids[start : start + batch]
-            response, _ = self.request(
+            _, records = self.request(
                 "efetch.fcgi",
                 {"db": "pubmed", "id": ",".join(chunk), "retmode": "xml", "rettype": "abstract"},
                 method="POST",
                 step="EFetch",
                 validate=validate_efetch,
             )
-            answers.append(response.content)
-        return answers
+            articles.extend(records)
+        return articles

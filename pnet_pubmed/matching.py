@@ -407,20 +407,16 @@ def _ecitmatch_pmid(answer: str) -> tuple[str | None, str]:
 class Matcher:
     """ECitMatch, ESearch and EFetch for a batch of citations, with as few requests as it can."""
 
-    def __init__(self, client, parse=None, progress: Progress | None = None):
-        if parse is None:
-            from .pubmed import parse_articles as parse
+    def __init__(self, client, progress: Progress | None = None):
         self.client = client
-        self.parse = parse
         self.progress = progress or (lambda stage, n: None)
 
     def fetch(self, pmids: Iterable[str], run: MatchRun) -> None:
         missing = sorted({p for p in pmids if p not in run.articles}, key=int)
         if not missing:
             return
-        for answer in self.client.efetch(missing):
-            for article in self.parse(answer):
-                run.articles[article.pmid] = article
+        for article in self.client.efetch(missing):
+            run.articles[article.pmid] = article
         self.progress("fetched", len(missing))
 
     def search(self, citations: Sequence[Citation]) -> set[str]:
