@@ -1,0 +1,661 @@
+"""The Store: references, matches and PubMed records in SQLite or PostgreSQL via SQLAlchemy."""
+
+from __future__ import annotations
+
+import functools
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.request import pathname2url
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.pool import NullPool, StaticPool
+
+from pnet_pubmed.values import Article, Citation, Match
+
+from . import schema as t
+from .rows import article_rows, build_articles, citation_row, match_row
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10
+# Bounds the number of bound parameters of an IN (...) list; both backends allow far more.
+CHUNK = 500
+# Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
+_WRITE = "pnet_pubmed_write"
+
+ArticleHook = Callable[[sa.Connection, Sequence[Article]], None]
+
+
+class StoreError(Exception):
+    """A database problem, with a one-line message fit to show to a user."""
+
+
+def _one_line(err: BaseException) -> str:
+    """The first line of the driver's message: SQLAlchemy appends the SQL and a help link."""
+    orig = getattr(err, "orig", None)
+    text = str(orig if orig is not None else err)
+    return next((s.strip() for s in text.splitlines() if s.strip()), type(err).__name__)
+
+
+def _masked(url: str) -> str:
+    """A URL that could not be parsed, with any password hidden all the same."""
+    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)
+
+
+def _translating(method):
+    """Turn SQLAlchemy and driver errors raised by a Store method into StoreError."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args, **kwargs):
+        with self._errors():
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _normalise_url(url: str) -> sa.URL:
+    if "://" not in url:
+        # A bare path is a SQLite file: the CLI's --db accepts either.
+        return sa.URL.create("sqlite", database=url)
+    parsed = sa.make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        # psycopg 3 is the driver the project installs; SQLAlchemy's default is psycopg2.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _sqlite_path(url: sa.URL) -> Path | None:
+    """The database file of a SQLite URL, None for an in-memory database."""
+    db = url.database
+    if not db or db == ":memory:" or url.query.get("mode") == "memory":
+        return None
+    return Path(db)
+
+
+class Store:
+    """References, their matches and the matched PubMed records, in one database.
+
+    Every save_* method is one transaction, committed when it returns. Saving citations never
+    deletes references that are no longer in the list: user data goes only on request.
+
+    url is a SQLAlchemy URL (sqlite:///path, postgresql+psycopg://...; plain postgresql://
+    means psycopg 3) or a bare file path for SQLite. On PostgreSQL, a schema other than public
+    is chosen with the URL, e.g. ?options=-csearch_path%3Dmyschema.
+
+    Concurrency: on SQLite, writes start with BEGIN IMMEDIATE under WAL and a 30 s busy
+    timeout; on PostgreSQL, rows are upserted with ON CONFLICT in sorted key order so that
+    writers saving overlapping records wait for each other instead of deadlocking.
+    """
+
+    def __init__(self, url: str) -> None:
+        try:
+            self._url = _normalise_url(url)
+        except (sa.exc.ArgumentError, ValueError) as e:
+            raise StoreError(f"bad database URL {_masked(url)!r}: {_one_line(e)}") from e
+        self.url = self._url.render_as_string(hide_password=True)
+        self.dialect = self._url.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise StoreError(f"unsupported database {self.url!r}: use sqlite or postgresql")
+        # Functions called inside save_articles' transaction after all rows are written, e.g. to
+        # index the articles for full-text search. Subclasses may override after_save_articles.
+        self.article_hooks: list[ArticleHook] = []
+        try:
+            self.engine = self._sqlite_engine() if self.dialect == "sqlite" else self._pg_engine()
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as e:
+            raise StoreError(f"cannot use database {self.url}: {_one_line(e)}") from e
+        self._writer = self.engine.execution_options(**{_WRITE: True})
+        self._insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
+
+    # -- engines -------------------------------------------------------------------------------
+
+    def _sqlite_engine(self) -> sa.Engine:
+        path = _sqlite_path(self._url)
+        if path is None:
+            # One shared connection, or each checkout would see its own empty database.
+            engine = sa.create_engine(
+                self._url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            )
+        else:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"cannot create directory for {path}: {e.strerror}") from e
+            engine = sa.create_engine(self._url)
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):
+            # SQLAlchemy emits BEGIN itself (below); pysqlite's own handling would defer it.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA foreign_keys = ON")
+            if path is not None:
+                # WAL: readers and the writer do not block each other. With WAL, NORMAL sync
+                # can lose the last commits on power loss but never corrupts the file.
+                cur.execute("PRAGMA journal_mode = WAL")
+                cur.execute("PRAGMA synchronous = NORMAL")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(conn):
+            # Writers take the write lock up front: a deferred transaction that later upgrades
+            # from read to write gets SQLITE_BUSY at once, without waiting on busy_timeout.
+            if conn.get_execution_options().get(_WRITE):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+
+        return engine
+
+    def _pg_engine(self) -> sa.Engine:
+        connect_args = {}
+        if "connect_timeout" not in self._url.query:
+            connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+        return sa.create_engine(self._url, connect_args=connect_args)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    # -- transactions and errors ---------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except StoreError:
+            raise
+        except (sa.exc.SQLAlchemyError, sqlite3.Error, OSError) as e:
+            raise StoreError(self._message(e)) from e
+        except Exception as e:
+            # Driver errors raised outside SQLAlchemy's wrapping (e.g. in a connect event).
+            dbapi = self.engine.dialect.loaded_dbapi
+            if isinstance(e, dbapi.Error):
+                raise StoreError(self._message(e)) from e
+            raise
+
+    def _message(self, err: BaseException) -> str:
+        line = _one_line(err)
+        if "no such table" in line or ("relation" in line and "does not exist" in line):
+            line += " (run `pnet-pubmed db upgrade`)"
+        return f"database {self.url}: {line}"
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        with self._writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """A write transaction committed at the end of the block, for code beside the Store.
+
+        For instance rebuilding the search index. On SQLite it takes the write lock at once;
+        database errors that leave the block come out as StoreError.
+        """
+        with self._errors(), self._write() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def _alembic_config(self):
+        # Alembic is imported only here: it costs a CLI start-up ~0.15 s it rarely needs.
+        from alembic.config import Config
+
+        cfg = Config()
+        # configparser interpolation would read a % in the path as a reference.
+        cfg.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+        return cfg
+
+    @_translating
+    def upgrade(self) -> None:
+        """Bring the schema to the newest revision; does nothing when it is there already."""
+        from alembic import command
+        from alembic.util import CommandError
+
+        cfg = self._alembic_config()
+        with self._write() as conn:
+            if self.dialect == "postgresql":
+                # Transactional DDL plus this lock: concurrent upgrades run one after the other,
+                # and the later one finds the schema current. SQLite's BEGIN IMMEDIATE does the
+                # same there. The lock is per schema, so parallel test schemas do not wait.
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(hashtext(:k || current_schema()))"),
+                    {"k": "pnet_pubmed.store:"},
+                )
+            cfg.attributes["connection"] = conn
+            try:
+                command.upgrade(cfg, "head")
+            except CommandError as e:
+                # E.g. a database migrated by a newer pnet-pubmed: "Can't locate revision".
+                raise StoreError(self._message(e)) from e
+
+    @_translating
+    def current_revision(self) -> str | None:
+        """The schema revision of the database, None before the first upgrade."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self._read() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        """The newest schema revision this version of pnet-pubmed knows."""
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+
+    # -- collections and references ------------------------------------------------------------
+
+    @_translating
+    def collection_id(self, name: str, source: str | None = None, create: bool = True) -> int:
+        """The id of a collection; created when missing (or StoreError if create is False).
+
+        A source given for an existing collection replaces the stored one.
+        """
+        if create:
+            with self._write() as conn:
+                return self._collection_id(conn, name, source, create=True)
+        with self._read() as conn:
+            return self._collection_id(conn, name, None, create=False)
+
+    def _collection_id(
+        self, conn: sa.Connection, name: str, source: str | None, create: bool
+    ) -> int:
+        c = t.collections.c
+        row = conn.execute(sa.select(c.id, c.source).where(c.name == name)).first()
+        if row is not None:
+            if source is not None and source != row.source:
+                conn.execute(
+                    t.collections.update()
+                    .where(c.id == row.id)
+                    .values(source=source, updated_at=_now())
+                )
+            return row.id
+        if not create:
+            raise StoreError(f"no collection named {name!r}")
+        now = _now()
+        # ON CONFLICT: another process may create the same collection at the same time.
+        conn.execute(
+            self._insert(t.collections)
+            .values(name=name, source=source, created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        return conn.execute(sa.select(c.id).where(c.name == name)).scalar_one()
+
+    @_translating
+    def save_citations(self, collection: str, citations: Sequence[Citation]) -> None:
+        """Insert or update references by (collection, key).
+
+        Parsed fields always take the new values. A reference whose raw text changed goes back
+        to 'pending' and loses its match; an unchanged one keeps it. References of the
+        collection that are not in `citations` are left as they are.
+        """
+        dupes = sorted(k for k, n in Counter(c.key for c in citations).items() if n > 1)
+        if dupes:
+            raise StoreError(f"duplicate reference keys in {collection!r}: {', '.join(dupes)}")
+        now = _now()
+        with self._write() as conn:
+            cid = self._collection_id(conn, collection, None, create=True)
+            conn.execute(
+                t.collections.update().where(t.collections.c.id == cid).values(updated_at=now)
+            )
+            if not citations:
+                return
+            rows = [
+                citation_row(c)
+                | {
+                    "collection_id": cid,
+                    "status": "pending",
+                    "pmid": None,
+                    "candidates": [],
+                    "method": None,
+                    "score": None,
+                    "reason": None,
+                    "updated_at": now,
+                }
+                for c in sorted(citations, key=lambda c: c.key)
+            ]
+            ins = self._insert(t.refs)
+            new = ins.excluded
+            old = t.refs.c
+            changed = old.raw != new.raw
+            set_ = {
+                k: new[k] for k in rows[0] if k not in ("collection_id", "key", *_MATCH_COLUMNS)
+            }
+            set_["status"] = sa.case((changed, "pending"), else_=old.status)
+            for k in ("pmid", "method", "score", "reason"):
+                set_[k] = sa.case((changed, sa.null()), else_=old[k])
+            set_["candidates"] = sa.case((changed, new.candidates), else_=old.candidates)
+            conn.execute(
+                ins.on_conflict_do_update(index_elements=["collection_id", "key"], set_=set_),
+                rows,
+            )
+
+    @_translating
+    def save_matches(self, collection: str, matches: Sequence[Match]) -> None:
+        """Record match outcomes on the references with the same keys; unknown keys fail."""
+        bad = sorted({m.status for m in matches} - set(t.REFERENCE_STATUSES))
+        if bad:
+            raise StoreError(f"invalid match status: {', '.join(bad)}")
+        now = _now()
+        with self._write() as conn:
+            cid = self._collection_id(conn, collection, None, create=False)
+            if not matches:
+                return
+            r = t.refs.c
+            known = set(conn.execute(sa.select(r.key).where(r.collection_id == cid)).scalars())
+            missing = sorted({m.key for m in matches} - known)
+            if missing:
+                shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+                raise StoreError(f"no references with keys {shown} in {collection!r}")
+            stmt = (
+                t.refs.update()
+                .where(r.collection_id == cid, r.key == sa.bindparam("b_key"))
+                .values(
+                    {
+                        col: sa.bindparam(f"b_{col}", type_=r[col].type)
+                        for col in (*_MATCH_COLUMNS, "updated_at")
+                    }
+                )
+            )
+            params = [
+                {f"b_{k}": v for k, v in match_row(m).items()}
+                | {"b_key": m.key, "b_updated_at": now}
+                for m in sorted(matches, key=lambda m: m.key)
+            ]
+            conn.execute(stmt, params)
+            conn.execute(
+                t.collections.update().where(t.collections.c.id == cid).values(updated_at=now)
+            )
+
+    @_translating
+    def references(self, collection: str | None = None, status: str | None = None) -> list[dict]:
+        """References with their match, ordered by collection name and position."""
+        r, c = t.refs.c, t.collections.c
+        q = (
+            sa.select(c.name.label("collection"), t.refs)
+            .join_from(t.refs, t.collections, r.collection_id == c.id)
+            .order_by(c.name, r.position, r.key)
+        )
+        if collection is not None:
+            q = q.where(c.name == collection)
+        if status is not None:
+            q = q.where(r.status == status)
+        with self._read() as conn:
+            rows = conn.execute(q).mappings().all()
+        return [
+            {
+                "collection": m["collection"],
+                "key": m["key"],
+                "position": m["position"],
+                "raw": m["raw"],
+                "kind": m["kind"],
+                "authors": list(m["authors"] or []),
+                "year": m["year"],
+                "title": m["title"],
+                "journal": m["journal"],
+                "volume": m["volume"],
+                "issue": m["issue"],
+                "pages": m["pages"],
+                "doi": m["doi"],
+                "status": m["status"],
+                "pmid": m["pmid"],
+                "candidates": list(m["candidates"] or []),
+                "method": m["method"],
+                "score": m["score"],
+                "reason": m["reason"],
+                # Beyond the documented keys: the rest of the parsed citation.
+                "et_al": bool(m["et_al"]),
+                "group": m["group_name"],
+                "first_page": m["first_page"],
+                "pmid_given": m["pmid_given"],
+                "abstract_number": m["abstract_number"],
+                "parse_reason": m["parse_reason"],
+            }
+            for m in rows
+        ]
+
+    @_translating
+    def collections(self) -> list[dict]:
+        """Every collection with its number of references in each status, by name."""
+        c, r = t.collections.c, t.refs.c
+
+        def n(status: str):
+            return sa.func.coalesce(sa.func.sum(sa.case((r.status == status, 1), else_=0)), 0)
+
+        q = (
+            sa.select(
+                c.name,
+                c.source,
+                c.created_at,
+                c.updated_at,
+                sa.func.count(r.id).label("n_references"),
+                *(n(s).label(f"n_{s}") for s in t.REFERENCE_STATUSES),
+            )
+            .join_from(t.collections, t.refs, r.collection_id == c.id, isouter=True)
+            .group_by(c.id, c.name, c.source, c.created_at, c.updated_at)
+            .order_by(c.name)
+        )
+        with self._read() as conn:
+            return [
+                {k: (int(v) if k.startswith("n_") else v) for k, v in m.items()}
+                for m in conn.execute(q).mappings()
+            ]
+
+    # -- articles ------------------------------------------------------------------------------
+
+    @_translating
+    def save_articles(self, articles: Sequence[Article]) -> int:
+        """Insert or replace records by PMID, with all their parts; returns how many were saved.
+
+        Child rows are deleted and inserted again. MeSH descriptors and qualifiers are shared:
+        a UI seen with a new name takes that name for every article.
+        """
+        unique = {a.pmid: a for a in articles}  # the same record twice: the later one wins
+        if not unique:
+            return 0
+        # Sorted, so concurrent writers lock rows in the same order and cannot deadlock.
+        batch = [unique[p] for p in sorted(unique)]
+        rows = article_rows(batch, _now())
+        pmids = [a.pmid for a in batch]
+        with self._write() as conn:
+            ins = self._insert(t.articles)
+            conn.execute(
+                ins.on_conflict_do_update(
+                    index_elements=["pmid"],
+                    set_={k: ins.excluded[k] for k in rows.articles[0] if k != "pmid"},
+                ),
+                rows.articles,
+            )
+            self._upsert_vocabulary(conn, t.mesh_descriptors, rows.mesh_descriptors)
+            self._upsert_vocabulary(conn, t.mesh_qualifiers, rows.mesh_qualifiers)
+            for table in t.ARTICLE_CHILD_TABLES:
+                for chunk in _chunks(pmids):
+                    conn.execute(table.delete().where(table.c.pmid.in_(chunk)))
+            for table in reversed(t.ARTICLE_CHILD_TABLES):
+                table_rows = getattr(rows, table.name)
+                if table_rows:
+                    conn.execute(table.insert(), table_rows)
+            self.after_save_articles(conn, batch)
+        return len(batch)
+
+    def _upsert_vocabulary(self, conn: sa.Connection, table: sa.Table, names: dict) -> None:
+        if not names:
+            return
+        ins = self._insert(table)
+        conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["ui"],
+                set_={"name": ins.excluded.name},
+                # No write (and no dead row on PostgreSQL) when the name is the same.
+                where=table.c.name != ins.excluded.name,
+            ),
+            [{"ui": ui, "name": names[ui]} for ui in sorted(names)],
+        )
+
+    def after_save_articles(self, conn: sa.Connection, articles: Sequence[Article]) -> None:
+        """Called inside save_articles' transaction once every row is written; runs the hooks.
+
+        The place for derived data such as a full-text index (pnet_pubmed/store/search.py).
+        """
+        for hook in self.article_hooks:
+            hook(conn, articles)
+
+    @_translating
+    def article(self, pmid: str) -> Article | None:
+        """The stored record with this PMID, rebuilt from its rows; None when not stored."""
+        found = self.articles([pmid])
+        return found[0] if found else None
+
+    @_translating
+    def articles(self, pmids: Iterable[str]) -> list[Article]:
+        """Stored records in the order asked for; PMIDs not stored are skipped."""
+        wanted = list(dict.fromkeys(pmids))
+        found: dict[str, Article] = {}
+        with self._read() as conn:
+            for chunk in _chunks(wanted):
+                found.update(self._load_articles(conn, chunk))
+        return [found[p] for p in wanted if p in found]
+
+    def _load_articles(self, conn: sa.Connection, pmids: list[str]) -> dict[str, Article]:
+        a = t.articles
+        article_rows_ = conn.execute(sa.select(a).where(a.c.pmid.in_(pmids))).mappings().all()
+        if not article_rows_:
+            return {}
+
+        def rows_of(table: sa.Table, *order: str, select=None) -> list:
+            q = select if select is not None else sa.select(table)
+            q = q.where(table.c.pmid.in_(pmids)).order_by(*(table.c[o] for o in order))
+            return conn.execute(q).mappings().all()
+
+        h, d = t.article_mesh_headings, t.mesh_descriptors
+        q, mq = t.article_mesh_qualifiers, t.mesh_qualifiers
+        children = {
+            table.name: rows_of(table, "pmid", "position")
+            for table in (
+                t.abstract_sections,
+                t.authors,
+                t.publication_types,
+                t.keywords,
+                t.chemicals,
+                t.comments_corrections,
+            )
+        }
+        children["affiliations"] = rows_of(t.affiliations, "pmid", "author_position", "position")
+        children["article_mesh_headings"] = rows_of(
+            h,
+            "pmid",
+            "position",
+            select=sa.select(h, d.c.name).join_from(h, d, h.c.descriptor_ui == d.c.ui),
+        )
+        children["article_mesh_qualifiers"] = rows_of(
+            q,
+            "pmid",
+            "heading_position",
+            "position",
+            select=sa.select(q, mq.c.name).join_from(q, mq, q.c.qualifier_ui == mq.c.ui),
+        )
+        return build_articles(article_rows_, children)
+
+    @_translating
+    def known_pmids(self, pmids: Iterable[str]) -> set[str]:
+        """Those of the PMIDs whose records are stored."""
+        wanted = list(dict.fromkeys(pmids))
+        found: set[str] = set()
+        with self._read() as conn:
+            for chunk in _chunks(wanted):
+                q = sa.select(t.articles.c.pmid).where(t.articles.c.pmid.in_(chunk))
+                found.update(conn.execute(q).scalars())
+        return found
+
+    # -- read-only access ----------------------------------------------------------------------
+
+    @contextmanager
+    def read_only_connection(self) -> Iterator[sa.Connection]:
+        """A connection that refuses to write, for running user-supplied SQL.
+
+        SQLite opens the file with mode=ro; PostgreSQL makes every transaction of the session
+        READ ONLY. Database errors inside the block come out as StoreError too.
+        """
+        with self._errors():
+            if self.dialect == "sqlite":
+                engine, guard = self._sqlite_read_only_engine()
+            else:
+                engine, guard = self._pg_read_only_engine(), None
+            try:
+                with engine.connect() as conn:
+                    if guard:
+                        conn.exec_driver_sql("PRAGMA query_only = ON")
+                    try:
+                        yield conn
+                    finally:
+                        if guard:
+                            conn.rollback()
+                            conn.exec_driver_sql("PRAGMA query_only = OFF")
+            finally:
+                if engine is not self.engine:
+                    engine.dispose()
+
+    def _sqlite_read_only_engine(self) -> tuple[sa.Engine, bool]:
+        path = _sqlite_path(self._url)
+        if path is None:
+            # An in-memory database exists only in our own connection: guard that one instead.
+            return self.engine, True
+        if not path.exists():
+            raise StoreError(f"database {self.url}: no such file")
+        uri = f"file:{pathname2url(str(path.resolve()))}?mode=ro"
+
+        def connect():
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            return conn
+
+        return sa.create_engine("sqlite://", creator=connect, poolclass=NullPool), False
+
+    def _pg_read_only_engine(self) -> sa.Engine:
+        engine = sa.create_engine(
+            self._url,
+            poolclass=NullPool,
+            connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S}
+            if "connect_timeout" not in self._url.query
+            else {},
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _read_only(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            cur.close()
+            dbapi_conn.commit()  # SET is transactional in PostgreSQL
+
+        return engine
+
+
+_MATCH_COLUMNS = ("status", "pmid", "candidates", "method", "score", "reason")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
