@@ -1,0 +1,1145 @@
+"""Reference lists (plain text, BibTeX, RIS, CSL-JSON, PMID or DOI lists) parsed into Citations."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
+from .values import Citation, Name
+
+__all__ = [
+    "CitationInputError",
+    "detect_format",
+    "parse_bibtex",
+    "parse_csl_json",
+    "parse_medline",
+    "parse_reference",
+    "parse_reference_list",
+    "parse_references",
+    "parse_ris",
+    "read_references",
+]
+
+
+class CitationInputError(ValueError):
+    """A reference file that cannot be read at all (missing, binary, empty, no reference)."""
+
+
+# -- character classes ---------------------------------------------------------------------------
+# Every dash and quote variant maps to one ASCII character, one for one, so that a normalised copy
+# of a reference keeps the same character positions as the text and can be sliced in parallel.
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+_SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2032`\u00b4"
+_DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"
+_NORMALISE = str.maketrans(
+    {**{c: "-" for c in _DASHES}, **{c: "'" for c in _SINGLE_QUOTES},
+     **{c: '"' for c in _DOUBLE_QUOTES}}
+)
+_SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+
+_YEAR = r"(?:1[89]\d\d|20\d\d)"
+_PAGE = r"[A-Za-z]{0,3}\d+[A-Za-z]?"
+_PAGES = rf"{_PAGE}(?:\s*-\s*{_PAGE})?"
+_VOLUME = r"\d+[A-Za-z]?"
+_ISSUE = r"\((?P<issue>[^()]{1,30})\)"
+_MONTH = r"[A-Za-z]{3,9}\.?(?:\s+\d{1,2})?"
+
+_MARKER = re.compile(
+    r"""^\s*(?:
+        \[\s*(?P<n1>\d{1,4})\s*\]\s*            # [12]
+      | \(\s*(?P<n2>\d{1,3})\s*\)\s+            # (12), not "(2005) 'Title'" of a broken line
+      | (?P<n3>\d{1,3})\s*[.):](?=\s|$)\s*      # 12.  12)  12:
+      | [\u2022\u2023\u2043\u2219\u25aa\u25cf\u25e6\u00b7*+>-]\s+  # bullets
+    )""",
+    re.X,
+)
+_PMID_LINE = re.compile(r"^(?:pmid\s*[:=]?\s*)?(\d{1,8})\.?$", re.I)
+_DOI = re.compile(
+    r"(?:\bdoi\s*[:=]?\s*|https?://(?:dx\.)?doi\.org/|\bdoi\.org/)?\b(10\.\d{4,9}/[^\s\"<>]+)",
+    re.I,
+)
+_DOI_LINE = re.compile(
+    r"^(?:doi\s*[:=]?\s*|https?://(?:dx\.)?doi\.org/|doi\.org/)?(10\.\d{4,9}/\S+)$", re.I
+)
+_URL = re.compile(r"(?:\b(?:available\s+(?:from|at)|retrieved\s+from)\s*:?\s*)?"
+                  r"(?:https?://|www\.)\S+", re.I)
+# "[cited 2020 Jan 5]", "(accessed 5 January 2020)", "Accessed January 5, 2020." — never a bare
+# "cited", which titles use ("highly cited papers").
+_ACCESSED = re.compile(r"[\[(]\s*(?:accessed|cited)\b[^\])]{0,40}[\])]\.?"
+                       r"|\bAccessed\b[^.]{0,40}?\d{4}\.?", re.I)
+_PMID_IN_TEXT = re.compile(r"\bPMID\s*:?\s*(\d{1,8})\b\.?", re.I)
+_PMCID_IN_TEXT = re.compile(r"\bPMCID\s*:?\s*PMC\d+\b\.?", re.I)
+# "<1883::AID-CNCR2820650902>3.0.CO;2-3": the tail of a Wiley SICI, useless without its prefix.
+_SICI_FRAGMENT = re.compile(r"<[^<>\s]*::[^<>\s]*>\S*")
+_EPUB = re.compile(
+    r"\[?\s*(?:e-?pub(?:lished)?|published\s+online|online)\s+(?:ahead\s+of|before)\s+print\s*\]?"
+    r"|\badvance\s+online\s+publication\b|\[?\(?\bin\s+press\b\)?\]?",
+    re.I,
+)
+_EPUB_DATE = re.compile(rf"\bEpub\s+{_YEAR}(?:\s+{_MONTH})?\b\.?", re.I)
+_ABSTRACT = re.compile(
+    r"\(?\s*(?:(?:suppl(?:ement)?|meeting)\s*[;,]?\s*)?"
+    r"\b(?:meeting\s+)?abstr(?:act)?\.?\s*(?:no\.?\s*|number\s*|#\s*)?"
+    r"(?P<number>[A-Z]{0,4}-?\d+[A-Za-z]?)\b\s*\)?",
+    re.I,
+)
+_PAREN_YEAR = re.compile(rf"\(\s*(?P<year>{_YEAR})[a-z]?(?:\s*[,;]\s*[^()]{{0,25}})?\s*\)")
+_BARE_YEAR = re.compile(rf"(?:^|(?<=[\s,.]))(?P<year>{_YEAR})[a-z]?\s*[.:]\s")
+# Vancouver/AMA source: "N Engl J Med. 2011 Feb 10;364(6):514-23"
+_VANCOUVER = re.compile(
+    rf"(?P<sep>[.,]?\s*)(?P<year>{_YEAR})[a-z]?(?:\s+{_MONTH}(?:\s*[-/]\s*{_MONTH})?)?"
+    rf"\s*;\s*(?P<volume>{_VOLUME})?\s*(?:{_ISSUE}|(?P<supplement>Suppl(?:ement)?\.?\s*\w{{0,4}}))?"
+    rf"\s*(?::\s*(?:pp?\.?\s*)?(?P<pages>{_PAGES}))?$",
+    re.I,
+)
+_VANCOUVER_YEAR_ONLY = re.compile(
+    rf"(?P<sep>[.,;]\s*)(?P<year>{_YEAR})[a-z]?(?:\s+{_MONTH}(?:\s*[-/]\s*{_MONTH})?)?$"
+)
+# Seed/APA/Harvard source: "Eur J Cancer, 37, 1014-9" / "Journal, 364(6), pp. 514-523"
+_TAIL_PAGES = re.compile(
+    rf"(?P<sep>[,.]\s*|\s+)(?:vol(?:ume)?\.?\s*)?(?P<volume>{_VOLUME})\s*(?:{_ISSUE})?"
+    rf"(?:\s*,?\s*(?:no|issue)\.?\s*(?P<issue2>\w+))?"
+    rf"\s*[,:]\s*(?:pp?\.?\s*)?(?P<pages>{_PAGES})$",
+    re.I,
+)
+_TAIL_VOLUME = re.compile(
+    rf"(?P<sep>[,.]\s*|\s+)(?:vol(?:ume)?\.?\s*)?(?P<volume>{_VOLUME})\s*(?:{_ISSUE})?$", re.I
+)
+_PUBLISHER = re.compile(r"^[A-Z][\w .'-]{1,40}:\s*[A-Z][\w .,&'-]{1,80}$")
+_SENTENCE_END = re.compile(r"[.?!]\s+")
+_ET_AL = re.compile(r"[,;]?\s*\bet\.?\s*al\b\.?", re.I)
+_ELISION = re.compile(r"(?:\.\s*){3}|\u2026")
+_GROUP_WORDS = (
+    r"group|groups|society|participants|investigators|consortium|committee|collaborat\w*"
+    r"|network|trialists|working\s+party|task\s+force|panel|alliance|council|association"
+    r"|organi[sz]ation|writing\s+group|study\s+team|team|board|authors"
+)
+_ENDS_WITH_GROUP = re.compile(rf"\b(?:{_GROUP_WORDS})\b(?:\s*\([^()]*\))?\s*$", re.I)
+_HAS_GROUP_WORD = re.compile(rf"\b(?:{_GROUP_WORDS})\b", re.I)
+_PARTICLES = {
+    "de", "del", "della", "der", "den", "di", "da", "dos", "das", "du", "van", "von", "ter", "ten",
+    "la", "le", "lo", "st", "st.", "al", "el", "bin", "ben", "mac", "y", "e", "d'", "l'", "zu",
+}
+# Case matters: "Jr" is a suffix, "JR" is initials (Strosberg JR).
+_SUFFIXES = {"Jr", "Jr.", "Sr", "Sr.", "2nd", "3rd", "II", "III"}
+
+
+def _spaces(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def _unparsed(key: str, raw: str, position: int, why: str) -> Citation:
+    return Citation(key=key, raw=raw, position=position, kind="unparsed", reason=f"unparsed: {why}")
+
+
+# -- names ---------------------------------------------------------------------------------------
+_INITIALS_WORD = re.compile(r"^(?:(?:[A-Z]|[A-Z][a-z]\.)\.?\s*-?\s*){1,4}$")
+
+
+def _is_initials(token: str) -> bool:
+    """'JC', 'J.C.', 'J. C.', 'J.-C.', 'Ch.': initials as reference lists print them."""
+    token = token.strip()
+    return bool(token) and bool(_INITIALS_WORD.match(token)) and token[0].isupper()
+
+
+def _initials_of(token: str) -> str:
+    return "".join(c for c in token if c.isupper())
+
+
+def _is_surname_word(word: str) -> bool:
+    if word.lower() in _PARTICLES:
+        return True
+    letters = word.lstrip("'\u2019(")
+    return bool(letters) and letters[0].isalpha() and letters[0].isupper() and not any(
+        c.isdigit() for c in word
+    )
+
+
+def _is_surname(text: str) -> bool:
+    words = text.split()
+    return (0 < len(words) <= 4 and all(_is_surname_word(w) for w in words)
+            and words[-1].lower() not in _PARTICLES and not _HAS_GROUP_WORD.search(text))
+
+
+def _name_from_token(token: str) -> tuple[Name | None, bool]:
+    """One author as printed in a list: ('Yao JC' | 'Yao J.C.' | 'de Jong M' | 'Yao').
+
+    Returns the name and whether it still waits for its initials (a bare surname, as in
+    'Phan, AT' or 'Yao, J. C.' where a comma separates surname and initials).
+    """
+    words = token.split()
+    while len(words) > 2 and words[-1].strip(",") in _SUFFIXES:
+        words.pop()
+    if not words:
+        return None, False
+    # The longest run of initials at the end; the rest is the surname.
+    cut = len(words)
+    while cut > 1 and _is_initials(words[cut - 1]):
+        cut -= 1
+    if cut < len(words):
+        surname = " ".join(words[:cut])
+        if _is_surname(surname):
+            return Name(surname, _initials_of("".join(words[cut:]))), False
+        return None, False
+    if _is_surname(token):
+        return Name(" ".join(words), ""), True
+    return None, False
+
+
+def _split_and(token: str) -> list[str]:
+    """'J.A. and Haller' → two tokens; 'UK and Ireland neuroendocrine tumour society' → one."""
+    parts = [p.strip() for p in re.split(r"(?:^|\s+)(?:and|&)\s+", token)]
+    if len(parts) == 1:
+        return parts
+    if all(not p or _is_initials(p) or _name_from_token(p)[0] for p in parts):
+        return [p for p in parts if p]
+    return [token]
+
+
+def _parse_authors(text: str) -> tuple[list[Name], bool, str | None, bool]:
+    """An author list → (names, et_al, group, looks_like_authors).
+
+    Names are kept as printed, consecutive duplicates included: "Wang Y, Wang Y" are often two
+    people, so a repeated name is not evidence of a typo.
+    """
+    text = _spaces(text).strip(" .,;:")
+    et_al = False
+    if _ET_AL.search(text):
+        et_al = True
+        text = _ET_AL.sub(",", text)
+    if _ELISION.search(text):  # APA 7 elides authors 20..n-1 with ". . ."
+        et_al = True
+        text = _ELISION.sub(",", text)
+    names: list[Name] = []
+    group_parts: list[str] = []
+    run: list[str] = []  # consecutive tokens that are not names: one collective author
+    non_name = False
+
+    def close_run() -> None:
+        if run:
+            group_parts.append(", ".join(run))
+            run.clear()
+
+    for part in re.split(r"\s*;\s*", text):
+        tokens = []
+        for token in part.split(","):
+            tokens.extend(_split_and(token.strip()))
+        tokens = [t if _is_initials(t) else t.strip(" .") for t in tokens]
+        tokens = [t for t in tokens if t]
+        pending: Name | None = None
+        for token in tokens:
+            if pending is not None and _is_initials(token):
+                names[-1] = Name(pending.last, _initials_of(token))
+                pending = None
+                continue
+            if token.strip(".") in {"Jr", "Sr"}:
+                continue
+            name, waits = _name_from_token(token)
+            if name is not None and not (run and waits):
+                close_run()
+                names.append(name)
+                pending = name if waits else None
+            else:
+                pending = None
+                run.append(token)
+        close_run()
+    group = "; ".join(group_parts) or None
+    if group:
+        non_name = not all(_ENDS_WITH_GROUP.search(g) for g in group_parts)
+    looks = bool(names or group) and not non_name
+    return names, et_al, group, looks
+
+
+def _name_from_string(text: str) -> Name | None:
+    """One author from a structured record: 'Yao, James C.', 'Yao JC', 'James C. Yao'."""
+    text = _spaces(text).strip(" ,;")
+    if not text:
+        return None
+    if "," in text:
+        last, _, given = text.partition(",")
+        given = given.strip()
+        if given.lower().strip(".") in {"jr", "sr"}:
+            given = ""
+        return Name(last.strip(), _given_to_initials(given))
+    name, _ = _name_from_token(text)
+    if name is not None and name.initials:
+        return name
+    words = text.split()
+    if len(words) > 1:  # "James C. Yao": given names first, the last capitalised run is the surname
+        cut = len(words) - 1
+        while cut > 0 and words[cut - 1].lower() in _PARTICLES:
+            cut -= 1
+        return Name(" ".join(words[cut:]), _given_to_initials(" ".join(words[:cut])))
+    return Name(text, "")
+
+
+def _given_to_initials(given: str) -> str:
+    if _is_initials(given.replace(" ", "")) or _is_initials(given):
+        return _initials_of(given)
+    parts = re.split(r"[\s.]+|-(?=[A-Z])", given)
+    return "".join(p[0].upper() for p in parts if p and p[0].isalpha())
+
+
+# -- titles, groups, journals --------------------------------------------------------------------
+def _split_group(title: str) -> tuple[str | None, str]:
+    """'The SOM230 carcinoid study group. safety and efficacy of ...' → group, real title.
+
+    Only a leading sentence that ends with a collective noun (group, society, participants, ...)
+    is a group: 'Neuroendocrine tumors. peptide receptor ...' stays one title.
+    """
+    m = re.search(r"\.\s+(?=\S)", title)
+    if not m:
+        return None, title
+    first, rest = title[: m.start()], title[m.end():]
+    if not _ENDS_WITH_GROUP.search(first) or len(rest.split()) < 2:
+        return None, title
+    return first.strip(), rest[0].upper() + rest[1:]
+
+
+def _clean_title(title: str) -> str | None:
+    title = _spaces(title).strip(" ,;:")
+    for q_open, q_close in (("'", "'"), ('"', '"'), ("\u2018", "\u2019"), ("\u201c", "\u201d")):
+        inner = title[1:-1]
+        if (len(title) > 2 and title.startswith(q_open) and title.endswith(q_close)
+                and q_open not in inner and q_close not in inner):
+            title = inner.strip()
+    if title.endswith(".") and not title.endswith(".."):
+        title = title[:-1].rstrip()
+    return title or None
+
+
+def _clean_journal(journal: str) -> str | None:
+    journal = _spaces(journal).strip(" ,;:")
+    journal = re.sub(r"^(?:in|In)\s*:\s*", "", journal)
+    if journal.endswith(".") and not re.search(r"\b[A-Z][a-z]{0,6}\.$", journal[-9:]):
+        journal = journal[:-1]
+    return journal or None
+
+
+def _journal_known(name: str) -> bool:
+    try:
+        from .journals import to_nlm_abbreviation
+    except ImportError:  # the table is optional for parsing; it only refines one split
+        return False
+    return to_nlm_abbreviation(name) is not None
+
+
+def _split_title_journal(text: str) -> tuple[str, str]:
+    """'Title. Journal' → (title, journal) at the last sentence end, widened for dotted journals."""
+    ends = [m for m in _SENTENCE_END.finditer(text) if m.end() < len(text)]
+    if not ends:
+        return text, ""
+    pieces_at = [m.start() + 1 for m in ends]  # where each candidate journal's text begins
+    starts = [m.end() for m in ends]
+    best = len(ends) - 1
+    # "Best Practice & Research. Clinical Endocrinology & Metabolism", "J. Clin. Oncol.":
+    # prefer the longest known journal among the last few sentences.
+    for i in range(len(ends) - 2, max(-1, len(ends) - 4), -1):
+        if _journal_known(text[starts[i]:]):
+            best = i
+    if best == len(ends) - 1:
+        i = best
+        while i > 0:
+            prev = text[starts[i - 1]: pieces_at[i] - 1].strip()
+            if len(prev.split()) == 1 and len(prev) <= 8 and prev[:1].isupper():
+                i -= 1
+            else:
+                break
+        best = i
+    return text[: pieces_at[best]], text[starts[best]:]
+
+
+def _find_quoted_title(work: str) -> int | None:
+    """"'Title', Journal…": the index just past the closing quote, if the text opens with one."""
+    if not work or work[0] not in "'\"":
+        return None
+    quote = work[0]
+    for m in re.finditer(re.escape(quote), work[1:]):
+        end = m.end() + 1
+        after = work[end:]
+        # 'Title', Journal | "Title." Journal | 'Title' (end); not the apostrophe of "patients' "
+        if (not after.strip() or re.match(r"[,.]\s", after)
+                or (after[:1].isspace() and work[end - 2] in ".?!,")):
+            return end
+    return None
+
+
+def _pages(pages: str | None) -> tuple[str | None, str | None]:
+    if not pages:
+        return None, None
+    pages = re.sub(r"\s*-\s*", "-", pages.strip())
+    return pages, pages.split("-")[0]
+
+
+# -- one reference -------------------------------------------------------------------------------
+class _Text:
+    """A reference with a normalised twin of equal length: find in one, slice the other."""
+
+    def __init__(self, text: str) -> None:
+        self.orig = text
+        self.work = text.translate(_NORMALISE)
+
+    def blank(self, start: int, end: int) -> None:
+        pad = " " * (end - start)
+        self.orig = self.orig[:start] + pad + self.orig[end:]
+        self.work = self.work[:start] + pad + self.work[end:]
+
+    def take(self, pattern: re.Pattern[str]) -> list[re.Match[str]]:
+        found = list(pattern.finditer(self.work))
+        for m in reversed(found):
+            self.blank(m.start(), m.end())
+        return found
+
+
+def _strip_marker(text: str) -> tuple[str, str | None]:
+    """'12. Yao JC…' → ('Yao JC…', '12'); bullets give no number; no marker → (text, None)."""
+    m = _MARKER.match(text)
+    if m and m.end() < len(text):
+        return text[m.end():], m.group("n1") or m.group("n2") or m.group("n3")
+    # "12 Yao JC, …": a bare number counts only before an author, since a broken line may
+    # start with one ("148 patients …").
+    m = re.match(r"^\s*(\d{1,3})\s+", text)
+    if m and _AUTHOR_START.match(text[m.end():]):
+        return text[m.end():], m.group(1)
+    return text, None
+
+
+def parse_reference(text: str, key: str, position: int) -> Citation:
+    """One reference in any common text style → Citation; never raises (kind='unparsed')."""
+    try:
+        return _parse_reference(text, key, position)
+    except Exception as exc:  # the contract is "never raises": a bad line must not stop a list
+        return _unparsed(key, text, position, f"parser error ({type(exc).__name__})")
+
+
+def _parse_reference(raw: str, key: str, position: int) -> Citation:
+    text = _spaces(unicodedata.normalize("NFC", raw))
+    body, _ = _strip_marker(text)
+    body = body.strip()
+    if not body:
+        return _unparsed(key, raw, position, "empty")
+    m = _PMID_LINE.match(body)
+    if m:
+        return Citation(key=key, raw=raw, position=position, kind="pmid", pmid=m.group(1))
+    m = _DOI_LINE.match(body.translate(_NORMALISE))
+    if m:
+        doi = m.group(1).rstrip(".,;")
+        return Citation(key=key, raw=raw, position=position, kind="doi", doi=doi)
+    if re.fullmatch(r"(?:https?://|www\.)\S+", body, re.I):
+        return _unparsed(key, raw, position, "a URL, not a reference")
+    if _is_heading(body):
+        return _unparsed(key, raw, position, "a heading or a note, not a reference")
+    fields = _parse_fields(body)
+    if isinstance(fields, str):
+        return _unparsed(key, raw, position, fields)
+    return Citation(key=key, raw=raw, position=position, **fields)
+
+
+def _parse_fields(body: str) -> dict | str:
+    t = _Text(body)
+    doi = None
+    for m in t.take(_DOI):
+        doi = doi or m.group(1).rstrip(".,;)]")
+    pmid = None
+    for m in t.take(_PMID_IN_TEXT):
+        pmid = pmid or m.group(1)
+    t.take(_PMCID_IN_TEXT)
+    t.take(_URL)
+    t.take(_ACCESSED)
+    t.take(_SICI_FRAGMENT)
+    t.take(_EPUB_DATE)
+    epub = bool(t.take(_EPUB))
+    abstracts = t.take(_ABSTRACT)
+    abstract_number = abstracts[-1].group("number") if abstracts else None
+
+    end = len(t.work.rstrip(" .,;:[]"))
+    work, orig = t.work[:end], t.orig[:end]
+    if not work.strip():
+        return "nothing left after the identifiers"
+
+    year = volume = issue = pages = None
+    authors_end = None  # where the author list ends (None: find it from sentence ends)
+    middle_start = 0
+    middle_end = len(work)
+
+    m = _VANCOUVER.search(work)
+    if m and (m.group("volume") or m.group("pages")):
+        year, volume, pages = m.group("year"), m.group("volume"), m.group("pages")
+        issue = m.group("issue") or m.group("supplement")
+        middle_end = m.start()
+    else:
+        py = _PAREN_YEAR.search(work)
+        if py is None:
+            by = _BARE_YEAR.search(work)
+            if by is not None and by.start() > 0 and _parse_authors(work[: by.start()])[3]:
+                py = by
+        if py is not None and py.start() > 0:
+            year = py.group("year")
+            authors_end = py.start()
+            middle_start = py.end()
+        else:
+            m = _VANCOUVER_YEAR_ONLY.search(work)
+            if m:
+                year = m.group("year")
+                middle_end = m.start()
+        if middle_end == len(work):  # no source yet: "Journal, 37, 1014-9" or "Journal, 37"
+            tail = work[middle_start:]
+            mt = _TAIL_PAGES.search(tail)
+            if mt and not (abstract_number and not mt.group("pages")):
+                volume, issue, pages = mt.group("volume"), mt.group("issue") or mt.group(
+                    "issue2"), mt.group("pages")
+                middle_end = middle_start + mt.start()
+            else:
+                mt = _TAIL_VOLUME.search(tail)
+                if mt:
+                    volume, issue = mt.group("volume"), mt.group("issue")
+                    middle_end = middle_start + mt.start()
+
+    # Authors
+    names: list[Name] = []
+    et_al = False
+    group = None
+    if authors_end is not None:
+        names, et_al, group, _ = _parse_authors(orig[:authors_end])
+    else:
+        head = work[:middle_end]
+        for s in _SENTENCE_END.finditer(head):
+            after = head[s.end():]
+            if re.match(r"(?:[A-Z]\.|[A-Z][,;]|-[A-Z]|[A-Z]$|et\s+al)", after):
+                continue  # still inside spaced initials ("Yao J. C.")
+            parsed = _parse_authors(orig[: s.start() + 1])
+            if parsed[3]:
+                names, et_al, group, _ = parsed
+                middle_start = s.end()
+            break
+
+    # Title and journal
+    mid_work = work[middle_start:middle_end]
+    mid_orig = orig[middle_start:middle_end]
+    lead = len(mid_work) - len(mid_work.lstrip(" .,;:"))
+    mid_work, mid_orig = mid_work[lead:].rstrip(" .,;:"), mid_orig[lead:].rstrip(" .,;:")
+    title = journal = None
+    q = _find_quoted_title(mid_work)
+    if q is not None:
+        title, journal = mid_orig[1: q - 1], mid_orig[q:]
+    else:
+        t_part, j_part = _split_title_journal(mid_orig)
+        if j_part or year is not None:
+            title, journal = t_part, j_part
+        else:
+            title = t_part
+    title = _clean_title(title or "")
+    journal = _clean_journal(journal or "")
+    if journal and _PUBLISHER.match(journal):
+        journal = None  # "Lyon: IARC" is a book's place and publisher, not a journal
+    if title:
+        title_group, title = _split_group(title)
+        if title_group:
+            group = f"{group}; {title_group}" if group else title_group
+
+    if not title:
+        return "no title found"
+    if year is None and journal is None:
+        return "no year or journal found"
+
+    kind = "article"
+    page_text, first_page = _pages(pages)
+    if abstract_number:
+        kind = "meeting_abstract"
+        page_text = first_page = None
+    elif epub and not volume and not page_text:
+        kind = "epub_ahead"
+    return dict(
+        kind=kind, authors=tuple(names), et_al=et_al, group=group,
+        year=int(year) if year else None, title=title, journal=journal,
+        volume=volume, issue=_spaces(issue) if issue else None, pages=page_text,
+        first_page=first_page, doi=doi, pmid=pmid, abstract_number=abstract_number,
+    )
+
+
+# -- lists of references -------------------------------------------------------------------------
+# "Yao JC," "Yao, J. C.," "Phan, AT," "de Jong M." at the start of a line: a new reference.
+_AUTHOR_START = re.compile(
+    r"^(?!and\s|et\s)(?:[a-z]{1,3}\s+)?[^\W\d_][\w'\u2019-]+(?:[\s-][^\W\d_][\w'\u2019-]+)?,?\s"
+    r"(?:[A-Z]\.?\s?-?){1,3}(?:[,.&(;]|\s(?:et|and|&)\b)"
+)
+_HANGING = re.compile(r"[,;:(&\-\u2010-\u2014]\s*$")
+# A URL or DOI cut by a line break: "https://doi.org/10.3389/fendo.2014" + ".00007"
+_BROKEN_LINK = re.compile(r"(?:https?://|\bdoi\b|\b10\.\d{4,9}/)\S*$", re.I)
+_LINK_REST = re.compile(r"^[\w./()%:;<>-]*[\d./()%][\w./()%:;<>-]*(?:\s|$)")
+_LINK_LINE = re.compile(r"^(?:doi\s*:|https?://(?:dx\.)?doi\.org/|pmid\s*:|pmcid\s*:)", re.I)
+
+
+def _looks_complete(text: str) -> bool:
+    """Does this text read as a whole reference (a source with volume/pages, an identifier)?"""
+    text = _join_lines(text)
+    if _HANGING.search(text):
+        return False
+    if _is_identifier(text) or re.fullmatch(r"(?:https?://|www\.)\S+", text.strip()):
+        return True
+    tail = text[-60:]
+    if not re.search(r"\d", tail) and not _EPUB.search(tail):
+        return False  # a source ends in digits (pages, DOI) or an epub note: skip the parse
+    c = parse_reference(text, "", 0)
+    if c.kind == "unparsed" or not c.journal:
+        return False
+    return bool(c.volume or c.pages or c.kind != "article" or c.doi)
+
+
+def _is_identifier(line: str) -> bool:
+    work = line.translate(_NORMALISE).strip()
+    return bool(_PMID_LINE.match(work) or _DOI_LINE.match(work))
+
+
+def _is_heading(line: str) -> bool:
+    return len(line.split()) <= 3 and not re.search(r"\d", line)
+
+
+_BULLET = re.compile(r"^\s*[\u2022\u2023\u2043\u2219\u25aa\u25cf\u25e6\u00b7*+>-]\s")
+
+
+def _starts_entry(line: str) -> bool:
+    return _strip_marker(line)[1] is not None or bool(_BULLET.match(line))
+
+
+def _entries(text: str) -> list[tuple[str, str | None]]:
+    """Split a list into (entry text, printed number) pairs.
+
+    Numbered or bulleted lines start entries and unmarked lines continue them; in unmarked
+    lists a line continues the previous one only while that one does not yet look complete.
+    """
+    entries: list[tuple[list[str], str | None, bool]] = []
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for block in re.split(r"\n[ \t\u00a0]*\n", text):
+        lines = [ln.strip() for ln in block.split("\n") if ln.strip()]
+        marked_block = any(_starts_entry(ln) for ln in lines)
+        first = True
+        for line in lines:
+            marked = _starts_entry(line)
+            if not first and not marked:
+                prev_lines, _, prev_marked = entries[-1]
+                prev = "\n".join(prev_lines)
+                if _is_identifier(prev):
+                    continues = False  # a PMID or DOI list: one identifier a line
+                elif _LINK_LINE.match(line) or (_BROKEN_LINK.search(prev)
+                                                and _LINK_REST.match(line)):
+                    continues = True  # "doi: 10…" under its reference, a DOI broken in two
+                elif re.match(r"[.,;:)\]/]|(?:and|&)\s", line):
+                    continues = True  # no reference starts with punctuation or "and"
+                elif _is_heading(prev):
+                    continues = False  # "References:" stands alone
+                elif _HANGING.search(prev):
+                    continues = True  # "514-" + "23.", "Eur J Cancer," + "37, 1014-9."
+                elif marked_block and prev_marked:
+                    continues = not _looks_complete(prev)
+                else:
+                    continues = not (
+                        _looks_complete(prev)
+                        or (_is_identifier(line) and not re.fullmatch(r"\d{1,5}\.?", line))
+                        or (_AUTHOR_START.match(line) and prev.rstrip()[-1:] in ".)")
+                    )
+                if continues:
+                    prev_lines.append(line)
+                    continue
+            first = False
+            entries.append(([line], _strip_marker(line)[1] if marked else None, marked))
+    return [("\n".join(lines), number) for lines, number, _ in entries]
+
+
+def _join_lines(entry: str) -> str:
+    """Lines of one entry as one text; "514-" + "23", "neuro-" + "endocrine" and the two halves
+    of a broken DOI join tight."""
+    out = ""
+    for line in entry.split("\n"):
+        line = line.strip()
+        if out and (
+            (out[-1] in "-" + _DASHES and line[:1].isalnum())
+            or re.match(r"[.,;:)\]/]", line)
+            or (_BROKEN_LINK.search(out) and _LINK_REST.match(line))
+        ):
+            out += line
+        else:
+            out = f"{out} {line}" if out else line
+    return out
+
+
+def parse_reference_list(text: str) -> list[Citation]:
+    """A pasted reference list → one Citation per entry, unreadable ones as kind='unparsed'."""
+    citations = []
+    for position, (entry, number) in enumerate(_entries(text), start=1):
+        key = number if number is not None else str(position)
+        citation = parse_reference(_join_lines(entry), key, position)
+        # raw keeps the entry exactly as given, line breaks included
+        citations.append(replace(citation, raw=entry))
+    return citations
+
+
+# -- structured formats --------------------------------------------------------------------------
+def _pages_pair(start: str | None, end: str | None) -> str | None:
+    start = (start or "").strip()
+    end = (end or "").strip()
+    if start and end and end != start:
+        return f"{start}-{end}"
+    return start or None
+
+
+def _year_of(value) -> int | None:
+    if value is None:
+        return None
+    m = re.search(_YEAR, str(value))
+    return int(m.group(0)) if m else None
+
+
+def _is_meeting_abstract(issue: str | None, pages: str | None, *notes: str | None) -> str | None:
+    """A structured record of a meeting abstract: returns the abstract number, else None."""
+    for note in notes:
+        if note:
+            m = _ABSTRACT.search(str(note))
+            if m:
+                return m.group("number")
+    if pages and re.search(r"abstr", pages, re.I):
+        m = re.search(r"(\w*\d+\w*)", pages)
+        return m.group(1) if m else None
+    if issue and re.search(r"suppl", issue, re.I) and pages:
+        start, _, end = re.sub(r"\s*[-\u2013]\s*", "-", pages).partition("-")
+        if not end or end == start:  # JCO's "15_suppl", pages "4030-4030": one abstract
+            return start
+    return None
+
+
+def _structured(key: str, raw: str, position: int, *, authors: Iterable[str], et_al: bool,
+                groups: Iterable[str], year, title, journal, volume, issue, pages, doi, pmid,
+                notes: Iterable[str | None] = (), type_hint: str = "") -> Citation:
+    names: list[Name] = []
+    group_list = [g for g in groups if g]
+    for a in authors:
+        a = _spaces(a)
+        if not a:
+            continue
+        if a.lower() in {"others", "et al", "et al."}:
+            et_al = True
+            continue
+        if (_HAS_GROUP_WORD.search(a) and "," not in a) or len(a.split()) > 5:
+            group_list.append(a)
+            continue
+        name = _name_from_string(a)
+        if name is not None:
+            names.append(name)
+    title = _clean_title(_spaces(title or "")) if title else None
+    journal = _clean_journal(_spaces(journal or "")) if journal else None
+    issue = _spaces(str(issue)) if issue else None
+    volume = _spaces(str(volume)) if volume else None
+    pages = re.sub(r"-{2,}", "-", _spaces(str(pages)).translate(_NORMALISE)) if pages else None
+    abstract_number = _is_meeting_abstract(issue, pages, *notes)
+    if not abstract_number and re.search(r"abst|conf|meeting|cpaper", type_hint, re.I):
+        abstract_number = _is_meeting_abstract(issue or "suppl", pages)
+    page_text, first_page = _pages(pages)
+    kind = "article"
+    if abstract_number:
+        kind, page_text, first_page = "meeting_abstract", None, None
+    elif not volume and not page_text and any(
+        n and _EPUB.search(str(n)) for n in notes
+    ):
+        kind = "epub_ahead"
+    doi = _DOI.search(doi).group(1).rstrip(".") if doi and _DOI.search(doi) else None
+    pmid = m.group(0) if pmid and (m := re.search(r"\d{1,8}", str(pmid))) else None
+    if not title and not doi and not pmid:
+        return _unparsed(key, raw, position, "no title in the record")
+    if not title:
+        return Citation(key=key, raw=raw, position=position, kind="pmid" if pmid else "doi",
+                        pmid=pmid, doi=doi)
+    group = "; ".join(group_list) or None
+    return Citation(
+        key=key, raw=raw, position=position, kind=kind, authors=tuple(names), et_al=et_al,
+        group=group, year=_year_of(year), title=title, journal=journal, volume=volume,
+        issue=issue, pages=page_text, first_page=first_page, doi=doi, pmid=pmid,
+        abstract_number=abstract_number,
+    )
+
+
+def _bibtex_entries(text: str) -> list[str]:
+    """Entries of a BibTeX file as their own text, so each can be parsed (and fail) alone."""
+    entries = []
+    i = 0
+    for m in re.finditer(r"@\s*(\w+)\s*([{(])", text):
+        if m.start() < i:
+            continue
+        kind = m.group(1).lower()
+        opener = m.group(2)
+        closer = "}" if opener == "{" else ")"
+        depth = 0
+        j = m.end() - 1
+        while j < len(text):
+            c = text[j]
+            if c == "{" or (opener == "(" and c == "("):
+                depth += 1
+            elif c == "}" or (opener == "(" and c == ")"):
+                depth -= 1
+                if depth == 0 and c == closer:
+                    break
+            j += 1
+        i = j + 1
+        if kind in {"comment", "preamble"}:
+            continue
+        entries.append(text[m.start(): j + 1])
+    return entries
+
+
+def _bibtex_names(value: str) -> list[str]:
+    """Split an author field on ' and ' outside braces: '{UK and Ireland … society}' is one."""
+    names, depth, start = [], 0, 0
+    for m in re.finditer(r"[{}]|\s+and\s+", value):
+        if m.group() == "{":
+            depth += 1
+        elif m.group() == "}":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            names.append(value[start:m.start()])
+            start = m.end()
+    names.append(value[start:])
+    return [n for n in names if n.strip()]
+
+
+@lru_cache(maxsize=1)
+def _latex_converter():
+    try:
+        from pylatexenc.latex2text import LatexNodes2Text
+    except ImportError:  # without pylatexenc, only the protective braces go
+        return None
+    return LatexNodes2Text(math_mode="verbatim")
+
+
+def _latex_to_text(value: str) -> str:
+    """'{\\"O}berg' → 'Öberg', '{Everolimus}' → 'Everolimus'; plain values pass untouched."""
+    if not re.search(r"[\\{}$~]", value):
+        return value
+    converter = _latex_converter()
+    if converter is None:
+        return value.replace("{", "").replace("}", "")
+    return converter.latex_to_text(value)
+
+
+def parse_bibtex(text: str) -> list[Citation]:
+    """A BibTeX file → Citations, one per entry (@string macros applied; @comment skipped)."""
+    import bibtexparser
+
+    all_entries = _bibtex_entries(text)
+    strings = [e for e in all_entries if re.match(r"@\s*string\b", e, re.I)]
+    prefix = "\n".join(strings) + "\n"
+    citations = []
+    position = 0
+    for entry_text in all_entries:
+        if entry_text in strings:
+            continue
+        position += 1
+        key = str(position)
+        try:
+            library = bibtexparser.parse_string(prefix + entry_text)
+        except Exception as exc:  # a broken entry becomes 'unparsed', the others go on
+            citations.append(_unparsed(key, entry_text, position,
+                                       f"BibTeX entry unreadable ({type(exc).__name__})"))
+            continue
+        if not library.entries:
+            citations.append(_unparsed(key, entry_text, position, "BibTeX entry unreadable"))
+            continue
+        entry = library.entries[0]
+        wanted = {"year", "date", "title", "shortjournal", "journal", "journaltitle", "booktitle",
+                  "volume", "number", "issue", "pages", "doi", "pmid", "note", "annote",
+                  "pubstate", "keywords"}
+        f = {k.lower(): _latex_to_text(str(v.value)) for k, v in entry.fields_dict.items()
+             if k.lower() in wanted}
+        raw_authors = entry.fields_dict.get("author")
+        authors: list[str] = []
+        groups: list[str] = []
+        et_al = False
+        if raw_authors is not None:
+            for part in _bibtex_names(_spaces(str(raw_authors.value))):
+                stripped = part.strip()
+                if stripped.startswith("{") and stripped.endswith("}"):
+                    groups.append(_latex_to_text(stripped))  # {RADIANT-3 Study Group}
+                elif stripped.lower() == "others":
+                    et_al = True
+                else:
+                    authors.append(_latex_to_text(stripped))
+        citations.append(_structured(
+            key, entry_text, position, authors=authors, et_al=et_al, groups=groups,
+            year=f.get("year") or f.get("date"), title=f.get("title"),
+            journal=(f.get("shortjournal") or f.get("journal") or f.get("journaltitle")
+                     or f.get("booktitle")),
+            volume=f.get("volume"), issue=f.get("number") or f.get("issue"),
+            pages=f.get("pages"), doi=f.get("doi"), pmid=f.get("pmid"),
+            notes=(f.get("note"), f.get("annote"), f.get("pubstate"), f.get("keywords")),
+            type_hint=entry.entry_type,
+        ))
+    return citations
+
+
+def _ris_records(text: str) -> list[str]:
+    records, current = [], []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if re.match(r"^TY  -", line) and current:
+            records.append("\n".join(current))  # a record whose ER line is missing
+            current = []
+        if line.strip() or current:
+            current.append(line)
+        if re.match(r"^ER  -", line):
+            records.append("\n".join(current))
+            current = []
+    if any(ln.strip() for ln in current):
+        records.append("\n".join(current))
+    return [r.strip("\n") for r in records if r.strip()]
+
+
+def parse_ris(text: str) -> list[Citation]:
+    """An RIS file → Citations, one per TY…ER record."""
+    import rispy
+
+    citations = []
+    for position, record in enumerate(_ris_records(text), start=1):
+        key = str(position)
+        body = record if re.search(r"^ER  -", record, re.M) else record + "\nER  - "
+        try:
+            parsed = rispy.loads(body)
+        except Exception as exc:  # one bad record must not lose the rest
+            citations.append(_unparsed(key, record, position,
+                                       f"RIS record unreadable ({type(exc).__name__})"))
+            continue
+        if not parsed:
+            citations.append(_unparsed(key, record, position, "RIS record unreadable"))
+            continue
+        r = parsed[0]
+        authors = [*r.get("authors", []), *r.get("first_authors", [])]
+        # The abbreviation first (JA, J2, JO), as ECitMatch wants it; then the full name.
+        journal = (r.get("alternate_title2") or r.get("alternate_title1") or
+                   r.get("journal_name") or r.get("secondary_title") or
+                   r.get("alternate_title3"))
+        type_hint = r.get("type_of_reference", "")
+        citations.append(_structured(
+            key, record, position, authors=authors, et_al=False, groups=[],
+            year=r.get("year") or r.get("publication_year") or r.get("date"),
+            title=r.get("title") or r.get("primary_title"), journal=journal,
+            volume=r.get("volume"), issue=r.get("number"),
+            pages=_pages_pair(r.get("start_page"), r.get("end_page")), doi=r.get("doi"),
+            pmid=_ris_pmid(r), notes=(*r.get("notes", []), r.get("note"), type_hint),
+            type_hint=type_hint,
+        ))
+    return citations
+
+
+def _ris_pmid(record: dict) -> str | None:
+    for value in (record.get("accession_number"), record.get("custom1")):
+        if value and re.fullmatch(r"\s*\d{1,8}\s*", str(value)):
+            return str(value).strip()
+    return None
+
+
+def _medline_records(text: str) -> list[str]:
+    records, current = [], []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if re.match(r"^PMID- ", line) and current:
+            records.append("\n".join(current))
+            current = []
+        if line.strip() or current:
+            current.append(line.rstrip())
+    if current:
+        records.append("\n".join(current))
+    return [r.strip("\n") for r in records if r.strip()]
+
+
+def parse_medline(text: str) -> list[Citation]:
+    """PubMed's own export ("PubMed format", .nbib): every record carries its PMID."""
+    citations = []
+    for position, record in enumerate(_medline_records(text), start=1):
+        fields: dict[str, list[str]] = {}
+        tag = None
+        for line in record.split("\n"):
+            m = re.match(r"^([A-Z0-9]{2,4}) *- (.*)$", line)
+            if m:
+                tag = m.group(1)
+                fields.setdefault(tag, []).append(m.group(2).strip())
+            elif tag and line.startswith(" "):  # a long field goes on, indented
+                fields[tag][-1] += " " + line.strip()
+        first = {k: v[0] for k, v in fields.items()}
+        doi = next((x.split(" [")[0] for x in fields.get("LID", []) + fields.get("AID", [])
+                    if x.endswith("[doi]")), None)
+        citation = _structured(
+            str(position), record, position, authors=fields.get("AU", []), et_al=False,
+            groups=fields.get("CN", []), year=first.get("DP"), title=first.get("TI"),
+            journal=first.get("TA") or first.get("JT"), volume=first.get("VI"),
+            issue=first.get("IP"), pages=first.get("PG"), doi=doi, pmid=first.get("PMID"),
+            notes=(first.get("PST"),),
+        )
+        if citation.pmid:  # the PMID is the link itself; the other fields are for display
+            citation = replace(citation, kind="pmid")
+        citations.append(citation)
+    return citations
+
+
+def _csl_name(author: dict) -> str:
+    if author.get("literal"):
+        return ""
+    family = " ".join(x for x in (author.get("non-dropping-particle"), author.get("family")) if x)
+    return f"{family}, {author.get('given', '')}".strip(" ,")
+
+
+def parse_csl_json(text: str) -> list[Citation]:
+    """CSL-JSON (a list of items, or one item) → Citations."""
+    data = json.loads(text)
+    items = data if isinstance(data, list) else data.get("items", [data]) if isinstance(
+        data, dict) else []
+    citations = []
+    for position, item in enumerate(items, start=1):
+        key = str(position)
+        if isinstance(item, str):  # ["21306238", "10.1056/…", "Yao JC, … 2011;364:514-23."]
+            citations.append(parse_reference(item, key, position))
+            continue
+        if isinstance(item, int) and not isinstance(item, bool):
+            citations.append(parse_reference(str(item), key, position))
+            continue
+        raw = json.dumps(item, ensure_ascii=False)
+        if not isinstance(item, dict):
+            citations.append(_unparsed(key, raw, position, "CSL-JSON item is not an object"))
+            continue
+        authors = item.get("author") or []
+        groups = [a["literal"] for a in authors if isinstance(a, dict) and a.get("literal")]
+        names = [_csl_name(a) for a in authors if isinstance(a, dict) and not a.get("literal")]
+        # The abbreviation first, as ECitMatch wants it; then the full name.
+        journal = item.get("container-title-short") or item.get("journalAbbreviation") or item.get(
+            "container-title")
+        if isinstance(journal, list):
+            journal = journal[0] if journal else None
+        title = item.get("title")
+        if isinstance(title, list):
+            title = title[0] if title else None
+        citations.append(_structured(
+            key, raw, position, authors=names, et_al=False, groups=groups,
+            year=_csl_year(item), title=title, journal=journal,
+            volume=item.get("volume"), issue=item.get("issue"), pages=item.get("page"),
+            doi=item.get("DOI") or item.get("doi"), pmid=item.get("PMID") or item.get("pmid"),
+            notes=(item.get("note"), item.get("status")), type_hint=str(item.get("type", "")),
+        ))
+    return citations
+
+
+def _csl_year(item: dict) -> int | None:
+    for field in ("issued", "published-print", "published-online", "created"):
+        value = item.get(field)
+        if isinstance(value, dict):
+            parts = value.get("date-parts")
+            if parts and parts[0] and parts[0][0]:
+                return _year_of(parts[0][0])
+            for k in ("raw", "literal"):
+                if value.get(k):
+                    return _year_of(value[k])
+        elif value:
+            return _year_of(value)
+    return None
+
+
+# -- format detection and files ------------------------------------------------------------------
+def detect_format(text: str) -> str:
+    """'csl-json', 'bibtex', 'ris', 'medline' or 'text', from the content alone."""
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped[:1] in "[{":
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            data = None
+        items = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+        dicts = [i for i in items if isinstance(i, dict)]
+        if items and any(
+            {"title", "container-title", "DOI", "author", "issued"} & set(i) for i in dicts
+        ):
+            return "csl-json"
+        if items and isinstance(data, list) and all(
+            isinstance(i, str) or (isinstance(i, int) and not isinstance(i, bool)) for i in items
+        ):
+            return "csl-json"  # a JSON list of PMIDs, DOIs or reference strings
+    if re.search(r"^\s*@\s*(?:article|inproceedings|incollection|book|misc|conference|"
+                 r"proceedings|inbook|phdthesis|mastersthesis|techreport|unpublished|online|"
+                 r"report)\s*[{(]", stripped, re.I | re.M):
+        return "bibtex"
+    if re.search(r"^PMID- *\d+", stripped, re.M):
+        return "medline"
+    if re.search(r"^TY  - ", stripped, re.M) and re.search(r"^(?:ER  -|TI  -|T1  -|AU  -)",
+                                                             stripped, re.M):
+        return "ris"
+    return "text"
+
+
+_PARSERS: dict[str, Callable[[str], list[Citation]]] = {
+    "csl-json": parse_csl_json,
+    "medline": parse_medline,
+    "bibtex": parse_bibtex,
+    "ris": parse_ris,
+    "text": parse_reference_list,
+}
+
+
+def parse_references(text: str, fmt: str | None = None) -> list[Citation]:
+    """A whole reference file's text → Citations; the format is detected when not given."""
+    return _PARSERS[fmt or detect_format(text)](text)
+
+
+_BINARY_MAGIC = (
+    (b"%PDF", "a PDF"),
+    (b"PK\x03\x04", "a ZIP archive (Word, Excel or similar)"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document"),
+    (b"{\\rtf", "an RTF document"),
+)
+
+
+def _decode(data: bytes, path: Path) -> str:
+    """UTF-8 (BOM or not), UTF-16 with a BOM, else Windows-1252: what reference managers save."""
+    for magic, what in _BINARY_MAGIC:
+        if data.startswith(magic):
+            raise CitationInputError(f"{path}: {what}, not a text file; export the references "
+                                     "as text, BibTeX, RIS or CSL-JSON")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise CitationInputError(f"{path}: not readable as UTF-16 text") from exc
+    if b"\x00" in data:
+        raise CitationInputError(f"{path}: a binary file, not a reference list")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise CitationInputError(f"{path}: not a text file (neither UTF-8 nor "
+                                     "Windows-1252)") from exc
+    controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\r\f\v")
+    if controls > max(2, len(text) // 100):
+        raise CitationInputError(f"{path}: a binary file, not a reference list")
+    return text
+
+
+def read_references(path: str | Path) -> list[Citation]:
+    """Read a reference file of any supported format; CitationInputError if it has none."""
+    path = Path(path)
+    if not path.exists():
+        raise CitationInputError(f"{path}: no such file")
+    if path.is_dir():
+        raise CitationInputError(f"{path}: a directory, not a file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CitationInputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    text = _decode(data, path)
+    if not text.strip():
+        raise CitationInputError(f"{path}: empty file")
+    fmt = detect_format(text)
+    try:
+        citations = parse_references(text, fmt)
+    except ValueError as exc:  # a JSON file that json.loads refuses after all
+        raise CitationInputError(f"{path}: not readable as {fmt} ({exc})") from exc
+    if not citations or all(c.kind == "unparsed" for c in citations):
+        raise CitationInputError(f"{path}: no reference found")
+    return citations

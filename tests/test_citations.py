@@ -1,0 +1,512 @@
+"""Reference parsing: the seed list field by field, every style's accuracy, lists and bad files."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pnet_pubmed.citations import (
+    CitationInputError,
+    detect_format,
+    parse_reference,
+    parse_reference_list,
+    parse_references,
+    read_references,
+)
+from pnet_pubmed.journals import learn, to_nlm_abbreviation
+from pnet_pubmed.values import Name
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "pnet_pubmed" / "data" / "references.txt"
+STYLES = Path(__file__).resolve().parent / "fixtures" / "styles"
+SEED_EXPECTED = json.loads((STYLES / "seed_expected.json").read_text(encoding="utf-8"))
+SEED_FIELDS = ("kind", "et_al", "group", "year", "title", "journal", "volume", "pages",
+               "first_page", "abstract_number")
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location(
+        "citation_accuracy", ROOT / "benchmarks" / "citation_accuracy.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BENCH = _load_benchmark()
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return {c.key: c for c in read_references(SEED)}
+
+
+# -- the seed list -------------------------------------------------------------------------------
+def test_seed_keeps_every_reference_in_order(seed):
+    lines = [ln for ln in SEED.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    assert len(seed) == len(lines) == 72
+    assert list(seed) == [str(i) for i in range(1, 73)]
+    assert [c.position for c in seed.values()] == list(range(1, 73))
+    assert [c.raw for c in seed.values()] == lines
+
+
+@pytest.mark.parametrize("key", list(SEED_EXPECTED))
+def test_seed_fields(seed, key):
+    c = seed[key]
+    want = SEED_EXPECTED[key]
+    got = {f: getattr(c, f) for f in SEED_FIELDS}
+    assert got == {f: want[f] for f in SEED_FIELDS}
+    assert [f"{a.last}, {a.initials}" for a in c.authors] == want["authors"]
+
+
+def test_seed_messy_cases(seed):
+    assert seed["47"].authors[:2] == (Name("Phan", "AT"), Name("Yao", "JC"))  # "Phan, AT, Yao, JC"
+    assert seed["62"].authors == (Name("Venook", "AP"), Name("Ko", "AH"), Name("Ko", "AH"))
+    assert seed["18"].authors[3] == Name("de Jong", "M")
+    assert seed["72"].authors[1] == Name("De Toni", "EN")
+    assert seed["12"].authors[1] == Name("O'Dorisio", "TM")
+    assert seed["55"].authors[0] == Name("Strosberg", "JR")  # "JR" is initials, not "Jr."
+    # a group glued to the title, or leading it
+    assert seed["46"].group == "Barcelona Consensus Conference participants"
+    assert seed["46"].title.startswith("ENETS Consensus Guidelines")
+    assert seed["34"].group == "The SOM230 carcinoid study group"
+    assert seed["34"].title.startswith("Safety and efficacy of pasireotide")
+    assert seed["49"].title.startswith("Guidelines for the management")
+    assert seed["67"].group == ("RAD001 in advanced neuroendocrine tumors, third trial "
+                                "(RADIANT-3) study group")
+    assert seed["67"].title == "Everolimus for advanced pancreatic neuroendocrine tumors"
+    # a section heading is no group: the title stays whole
+    assert seed["18"].group is None
+    assert seed["18"].title == "Neuroendocrine tumors. peptide receptor radionuclide therapy"
+    # Wiley SICI fragments are no DOI; epub and meeting abstracts
+    assert (seed["14"].pages, seed["14"].doi) == ("1883-90", None)
+    assert (seed["45"].pages, seed["45"].doi) == ("770-6", None)
+    assert seed["56"].kind == "epub_ahead" and seed["56"].volume is None
+    assert seed["3"].kind == "meeting_abstract" and seed["3"].abstract_number == "4030"
+    assert seed["3"].first_page is None
+    assert seed["5"].journal == "Front Endocrinol (Lausanne)"
+    assert seed["8"].first_page == "3212"  # no final period
+
+
+# -- single references ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "kind", "field", "value"),
+    [
+        ("21306238", "pmid", "pmid", "21306238"),
+        ("PMID: 21306238", "pmid", "pmid", "21306238"),
+        ("10.1056/NEJMoa1009290", "doi", "doi", "10.1056/NEJMoa1009290"),
+        ("doi:10.1056/NEJMoa1009290", "doi", "doi", "10.1056/NEJMoa1009290"),
+        ("https://doi.org/10.1200/JCO.2007.15.4377", "doi", "doi", "10.1200/JCO.2007.15.4377"),
+    ],
+)
+def test_identifiers(text, kind, field, value):
+    c = parse_reference(text, "1", 1)
+    assert c.kind == kind and getattr(c, field) == value
+
+
+@pytest.mark.parametrize("text", ["hello", "References", "https://example.org/refs", "", "   ",
+                                  "12345678901234", "(2011)", "Yao JC."])
+def test_unreadable_lines_are_unparsed_not_errors(text):
+    c = parse_reference(text, "7", 7)
+    assert c.kind == "unparsed" and c.reason.startswith("unparsed: ")
+    assert (c.key, c.position, c.raw) == ("7", 7, text)
+    assert c.title is None and c.authors == ()
+
+
+def test_vancouver_with_group_and_doi():
+    c = parse_reference(
+        "Yao JC, Shah MH, Ito T, et al; RAD001 in Advanced Neuroendocrine Tumors, Third Trial "
+        "(RADIANT-3) Study Group. Everolimus for advanced pancreatic neuroendocrine tumors. "
+        "N Engl J Med. 2011 Feb 10;364(6):514-23. doi: 10.1056/NEJMoa1009290. PMID: 21306238.",
+        "1", 1)
+    assert c.authors[0] == Name("Yao", "JC") and c.et_al
+    assert c.group == ("RAD001 in Advanced Neuroendocrine Tumors, Third Trial (RADIANT-3) "
+                       "Study Group")
+    assert (c.year, c.journal, c.volume, c.issue, c.pages, c.first_page) == (
+        2011, "N Engl J Med", "364", "6", "514-23", "514")
+    assert (c.doi, c.pmid) == ("10.1056/NEJMoa1009290", "21306238")
+
+
+def test_apa_and_harvard():
+    apa = parse_reference(
+        "Yao, J. C., Shah, M. H., & Ito, T. (2011). Everolimus for advanced pancreatic "
+        "neuroendocrine tumors. The New England Journal of Medicine, 364(6), 514\u2013523. "
+        "https://doi.org/10.1056/NEJMoa1009290", "1", 1)
+    assert apa.authors == (Name("Yao", "JC"), Name("Shah", "MH"), Name("Ito", "T"))
+    assert (apa.year, apa.journal, apa.volume, apa.issue, apa.pages, apa.first_page) == (
+        2011, "The New England Journal of Medicine", "364", "6", "514-523", "514")
+    harvard = parse_reference(
+        "Yao, J.C., Shah, M.H. and Ito, T. (2011) \u2018Everolimus for advanced pancreatic "
+        "neuroendocrine tumors\u2019, New England Journal of Medicine, 364(6), pp. 514\u2013523.",
+        "1", 1)
+    assert harvard.authors == apa.authors
+    assert harvard.title == "Everolimus for advanced pancreatic neuroendocrine tumors"
+    assert (harvard.journal, harvard.first_page) == ("New England Journal of Medicine", "514")
+
+
+def test_parse_reference_strips_its_own_marker():
+    c = parse_reference("[12] Oberg K (2000). Interferon in the management of neuroendocrine "
+                        "GEP-tumors: a review. Digestion, 62, 92-7.", "12", 12)
+    assert c.authors == (Name("Oberg", "K"),) and c.first_page == "92"
+
+
+# -- lists ---------------------------------------------------------------------------------------
+def test_list_splitting_markers_bullets_blocks_and_broken_lines():
+    text = (
+        "References\n\n"
+        "[3] Oberg K (2000). Interferon in the management of neuroendocrine GEP-tumors: a\n"
+        "    review. Digestion, 62, 92-7.\n"
+        "[4] Schmid HA (2008). Pasireotide (SOM230): development, mechanism of action and "
+        "potential applications. Mol Cell Endocrinol, 286, 69-74.\n\n"
+        "\u2022 Knigge U, Hansen CP, Stadil F. Interventional treatment of neuroendocrine liver\n"
+        "metastases. Surgeon. 2008;6(4):232-9.\n"
+        "hello\n"
+    )
+    cs = parse_reference_list(text)
+    assert [c.kind for c in cs] == ["unparsed", "article", "article", "article", "unparsed"]
+    assert [c.key for c in cs] == ["1", "3", "4", "4", "5"]
+    assert cs[1].title.endswith("a review") and cs[1].raw.count("\n") == 1
+    assert cs[3].journal == "Surgeon" and cs[3].first_page == "232"
+
+
+def test_unnumbered_lines_and_wrapped_pages():
+    text = (
+        "Oberg K. Interferon in the management of neuroendocrine GEP-tumors: a review.\n"
+        "Digestion. 2000;62(2-3):92-\n"
+        "7.\n"
+        "Schmid HA. Pasireotide (SOM230): development, mechanism of action and potential "
+        "applications. Mol Cell Endocrinol. 2008;286(1-2):69-74.\n"
+        "21306238\n"
+        "10.1056/NEJMoa1009290\n"
+    )
+    cs = parse_reference_list(text)
+    assert [c.kind for c in cs] == ["article", "article", "pmid", "doi"]
+    assert cs[0].pages == "92-7" and cs[0].issue == "2-3"
+    assert [c.key for c in cs] == ["1", "2", "3", "4"]
+
+
+# -- files ---------------------------------------------------------------------------------------
+def test_input_errors(tmp_path):
+    cases = {
+        "missing": None,
+        "empty.txt": b"",
+        "blank.txt": b"  \n\t\n",
+        "binary.pdf": b"%PDF-1.4\x00\x01\x02\x03binary",
+        "noref.txt": b"hello\nworld\n",
+    }
+    for name, data in cases.items():
+        path = tmp_path / name
+        if data is not None:
+            path.write_bytes(data)
+        with pytest.raises(CitationInputError) as err:
+            read_references(path)
+        assert "\n" not in str(err.value) and str(path) in str(err.value)
+    with pytest.raises(CitationInputError, match="directory"):
+        read_references(tmp_path)
+
+
+def test_encodings(tmp_path):
+    line = ("1. M\u00fcller HH, Rinke A (2009). Octreotide LAR in midgut tumors. "
+            "J Clin Oncol, 27, 1-2.\n")
+    for encoding in ("utf-8", "utf-8-sig", "cp1252", "utf-16"):
+        path = tmp_path / f"refs-{encoding}.txt"
+        path.write_bytes(line.encode(encoding))
+        (c,) = read_references(path)
+        assert c.authors[0] == Name("M\u00fcller", "HH"), encoding
+
+
+def test_non_references_are_kept(tmp_path):
+    path = tmp_path / "mixed.txt"
+    path.write_text("References\n" + SEED.read_text(encoding="utf-8").splitlines()[0]
+                    + "\nhttps://example.org\n", encoding="utf-8")
+    cs = read_references(path)
+    assert [c.kind for c in cs] == ["unparsed", "article", "unparsed"]
+    assert cs[2].reason == "unparsed: a URL, not a reference"
+
+
+def test_detect_format():
+    assert detect_format("@article{x, title={T}}") == "bibtex"
+    assert detect_format("TY  - JOUR\nTI  - T\nER  - \n") == "ris"
+    assert detect_format('[{"title": "T", "container-title": "J"}]') == "csl-json"
+    assert detect_format("21306238\n") == "text"
+    assert parse_references("21306238\n")[0].kind == "pmid"
+
+
+# -- every style: the same 72 references ---------------------------------------------------------
+@pytest.mark.parametrize("style", list(BENCH.STYLES))
+def test_style_accuracy(style):
+    result = BENCH.evaluate(style)
+    assert result["count"] == (72, 72), "nothing dropped, nothing split"
+    low = {f: result[f] for f in BENCH.FIELDS if result[f][0] / result[f][1] < 0.97}
+    assert not low, (low, result["errors"][:5])
+
+
+@pytest.mark.parametrize("style", ["seed", "vancouver", "ama", "apa", "harvard"])
+def test_nothing_dropped_whatever_the_line_breaks(style):
+    """Rewrap every reference of a text style (PDF copies) and split the list again."""
+    refs = [c.raw.replace("\n", " ") for c in read_references(BENCH.STYLES[style])
+            if re.search(r"\d", c.raw)]
+    expected = json.loads((STYLES / "expected.json").read_text(encoding="utf-8"))
+    for width, blank in ((48, False), (70, True)):
+        rnd = random.Random(width)
+        text = ("\n\n" if blank else "\n").join(
+            textwrap.fill(r, width=width, subsequent_indent=rnd.choice(["", "   ", "\t"]))
+            for r in refs)
+        cs = [c for c in parse_reference_list(text) if re.search(r"\d", c.raw)]
+        assert len(cs) == 72, (width, blank)
+        right = sum(BENCH.field_ok("title", c.title, want["title"])
+                    and BENCH.field_ok("first_page", c.first_page, want["first_page"])
+                    for c, want in zip(cs, expected.values(), strict=True))
+        assert right >= 70, (width, blank, right)
+
+
+def test_fixtures_follow_the_seed():
+    expected = json.loads((STYLES / "expected.json").read_text(encoding="utf-8"))
+    assert list(expected) == list(SEED_EXPECTED)
+    for key, want in expected.items():
+        seed_ref = SEED_EXPECTED[key]
+        assert want["title"] == seed_ref["title"]
+        assert want["first_author"] == seed_ref["authors"][0].split(", ")[0]
+        assert (want["year"], want["volume"], want["first_page"]) == (
+            seed_ref["year"], seed_ref["volume"], seed_ref["first_page"])
+
+
+# -- references from the wild --------------------------------------------------------------------
+WILD = [
+    # PubMed's "Cite" (NLM): group after ';', month and day, DOI, PMID, PMCID
+    ("Yao JC, Shah MH, Ito T, Bohas CL, Wolin EM, Van Cutsem E, Hobday TJ, Okusaka T, Capdevila "
+     "J, de Vries EG, Tomassetti P, Pavel ME, Hoosen S, Haas T, Lincy J, Lebwohl D, \u00d6berg K; "
+     "RAD001 in Advanced Neuroendocrine Tumors, Third Trial (RADIANT-3) Study Group. Everolimus "
+     "for advanced pancreatic neuroendocrine tumors. N Engl J Med. 2011 Feb 10;364(6):514-23. doi: "
+     "10.1056/NEJMoa1009290. PMID: 21306238; PMCID: PMC3208619.",
+     dict(kind="article", first=("Yao", "JC"), n_authors=17, year=2011, volume="364", issue="6",
+          title="Everolimus for advanced pancreatic neuroendocrine tumors", journal="N Engl J Med",
+          first_page="514", doi="10.1056/NEJMoa1009290", pmid="21306238")),
+    # AMA: full page range, bare doi:
+    ("Strosberg J, El-Haddad G, Wolin E, et al. Phase 3 Trial of 177Lu-Dotatate for Midgut "
+     "Neuroendocrine Tumors. N Engl J Med. 2017;376(2):125-135. doi:10.1056/NEJMoa1607427",
+     dict(first=("Strosberg", "J"), et_al=True, year=2017, journal="N Engl J Med",
+          pages="125-135", doi="10.1056/NEJMoa1607427")),
+    # APA 7, 21+ authors: the ellipsis; hyphenated initials; en dash; diacritics
+    ("Raymond, E., Dahan, L., Raoul, J.-L., Bang, Y.-J., Borbath, I., Lombard-Bohas, C., Valle, "
+     "J., Metrakos, P., Smith, D., Vinik, A., Chen, J.-S., H\u00f6rsch, D., Hammel, P., "
+     "Wiedenmann, B., Van Cutsem, E., Patyna, S., Lu, D. R., Blanckmeister, C., Chao, R., "
+     ". . . Ruszniewski, P. (2011). Sunitinib malate for the treatment of pancreatic "
+     "neuroendocrine tumors. New England Journal of Medicine, 364(6), 501\u2013513.",
+     dict(n_authors=20, et_al=True, year=2011, journal="New England Journal of Medicine",
+          pages="501-513", first_page="501", issue="6")),
+    # APA with '&' and straight quotes inside the title, doi URL
+    ("Yao, J. C., Hassan, M., Phan, A., Dagohoy, C., Leary, C., Mares, J. E., Abdalla, E. K., "
+     "Fleming, J. B., Vauthey, J. N., Rashid, A., & Evans, D. B. (2008). One hundred years after "
+     "\"carcinoid\": Epidemiology of and prognostic factors for neuroendocrine tumors in 35,825 "
+     "cases in the United States. Journal of Clinical Oncology, 26(18), 3063\u20133072. "
+     "https://doi.org/10.1200/JCO.2007.15.4377",
+     dict(n_authors=11, last=("Evans", "DB"), journal="Journal of Clinical Oncology",
+          first_page="3063", doi="10.1200/JCO.2007.15.4377")),
+    # Harvard, 'et al.' glued to the last initials, doi: at the end
+    ("Kunz, P.L. et al. (2013) 'Consensus guidelines for the management and treatment of "
+     "neuroendocrine tumors', Pancreas, 42(4), pp. 557-577. doi: 10.1097/MPA.0b013e31828e34a4.",
+     dict(first=("Kunz", "PL"), et_al=True, journal="Pancreas", volume="42", first_page="557",
+          title="Consensus guidelines for the management and treatment of neuroendocrine tumors")),
+    # Harvard: an apostrophe inside a quoted title
+    ("Smith, J. and Jones, A.B. (2010) 'Patients' outcomes after surgery', Surgery, 12, pp. 1-5.",
+     dict(n_authors=2, title="Patients' outcomes after surgery", journal="Surgery",
+          first_page="1")),
+    # Vancouver: Epub date after the source is not 'ahead of print'
+    ("Kulke MH, Siu LL, Tepper JE, et al. Future directions in the treatment of neuroendocrine "
+     "tumors: consensus report of the National Cancer Institute Neuroendocrine Tumor clinical "
+     "trials planning meeting. J Clin Oncol. 2011 Mar 1;29(7):934-43. Epub 2011 Jan 24.",
+     dict(kind="article", year=2011, volume="29", first_page="934", journal="J Clin Oncol")),
+    ("Singh S, Dey C, Kennecke H, et al. Consensus recommendations. Ann Surg Oncol. 2014 Nov 4. "
+     "[Epub ahead of print]",
+     dict(kind="epub_ahead", year=2014, journal="Ann Surg Oncol", volume=None, first_page=None)),
+    # Supplement without brackets, roman page prefix, a working group after ';'
+    ("\u00d6berg K, Knigge U, Kwekkeboom D, Perren A; ESMO Guidelines Working Group. "
+     "Neuroendocrine gastro-entero-pancreatic tumors: ESMO Clinical Practice Guidelines for "
+     "diagnosis, treatment and follow-up. Ann Oncol. 2012 Oct;23 Suppl 7:vii124-30.",
+     dict(n_authors=4, group="ESMO Guidelines Working Group", year=2012, volume="23",
+          issue="Suppl 7", first_page="vii124", journal="Ann Oncol")),
+    # older Vancouver with spaces and no issue; dotted journal; suffix Jr and particles
+    ("Modlin IM, Lye KD, Kidd M. A 5-decade analysis of 13,715 carcinoid tumors. Cancer 2003; 97: "
+     "934-959.",
+     dict(n_authors=3, year=2003, journal="Cancer", volume="97", first_page="934")),
+    ("Smith AB Jr, van der Berg CD, O'Neil E. A trial. J. Clin. Oncol. 2010;28(15 Suppl):e14567.",
+     dict(first=("Smith", "AB"), n_authors=3, journal="J. Clin. Oncol", first_page="e14567")),
+    # ASCO-style abstract
+    ("Kunz PL, Kuo T, Zahn JM, et al. A phase II study of capecitabine, oxaliplatin, and "
+     "bevacizumab for metastatic or unresectable neuroendocrine tumors. J Clin Oncol. "
+     "2010;28(15 suppl):abstr 4104.",
+     dict(kind="meeting_abstract", abstract_number="4104", first_page=None, volume="28")),
+    # a book chapter-like entry: kept, group author, no journal invented
+    ("WHO Classification of Tumours Editorial Board. Digestive system tumours. 5th ed. Lyon: "
+     "IARC; 2019.",
+     dict(group="WHO Classification of Tumours Editorial Board", year=2019, journal=None)),
+    # no year at all: still a source
+    ("Yao JC. Neuroendocrine tumors. J Clin Oncol. 364(6):514-23.",
+     dict(year=None, journal="J Clin Oncol", volume="364", first_page="514")),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), WILD, ids=[f"wild{i}" for i in range(len(WILD))])
+def test_references_from_the_wild(text, want):
+    c = parse_reference(text, "1", 1)
+    for field, value in want.items():
+        if field == "first":
+            assert (c.authors[0].last, c.authors[0].initials) == value
+        elif field == "last":
+            assert (c.authors[-1].last, c.authors[-1].initials) == value
+        elif field == "n_authors":
+            assert len(c.authors) == value
+        else:
+            assert getattr(c, field) == value, field
+
+
+# -- structured formats --------------------------------------------------------------------------
+def test_bibtex_details():
+    text = r"""
+@string{jco = "Journal of Clinical Oncology"}
+@comment{exported by hand}
+@article{yao2011,
+  author = {Yao, James C. and {\"O}berg, Kjell and {RADIANT-3 Study Group} and others},
+  title = {{Everolimus} for advanced pancreatic neuroendocrine tumors},
+  journal = jco, year = 2011, volume = {364}, number = {6}, pages = {514--523},
+  doi = {10.1056/NEJMoa1009290}
+}
+@article{broken, author = {Nobody}, title = {Unclosed
+@article{james2010,
+  author = {James C. Yao and Marion de Jong},
+  title = {A title}, journal = {Cancer}, year = {2010}, volume = {5}, pages = {7}
+}
+"""
+    cs = parse_references(text)
+    assert detect_format(text) == "bibtex"
+    assert cs[0].authors == (Name("Yao", "JC"), Name("\u00d6berg", "K"))
+    assert (cs[0].group, cs[0].et_al) == ("RADIANT-3 Study Group", True)
+    assert (cs[0].title, cs[0].journal) == (
+        "Everolimus for advanced pancreatic neuroendocrine tumors", "Journal of Clinical Oncology")
+    assert (cs[0].year, cs[0].volume, cs[0].issue, cs[0].pages, cs[0].first_page, cs[0].doi) == (
+        2011, "364", "6", "514-523", "514", "10.1056/NEJMoa1009290")
+    assert cs[-1].authors == (Name("Yao", "JC"), Name("de Jong", "M"))
+    assert [c.position for c in cs] == list(range(1, len(cs) + 1))
+
+
+def test_ris_details():
+    text = ("TY  - JOUR\nAU  - Yao, James C.\nAU  - Shah, M.H.\nTI  - Everolimus\n"
+            "T2  - The New England Journal of Medicine\nJ2  - N Engl J Med\nPY  - 2011/02/10/\n"
+            "VL  - 364\nIS  - 6\nSP  - 514\nEP  - 523\nDO  - 10.1056/NEJMoa1009290\nER  - \n\n"
+            "TY  - ABST\nAU  - Kunz, P.L.\nTI  - Capecitabine\nJO  - J Clin Oncol\nPY  - 2010\n"
+            "VL  - 28\nSP  - 4104\nER  - \n\n"
+            "TY  - JOUR\nTI  - No end tag\nJO  - Gut\nPY  - 2012\n")
+    cs = parse_references(text)
+    assert [c.kind for c in cs] == ["article", "meeting_abstract", "article"]
+    assert cs[0].authors == (Name("Yao", "JC"), Name("Shah", "MH"))
+    assert (cs[0].journal, cs[0].year, cs[0].pages) == ("N Engl J Med", 2011, "514-523")
+    assert cs[1].abstract_number == "4104" and cs[1].first_page is None
+    assert cs[2].title == "No end tag"
+
+
+def test_csl_json_details():
+    item = {"type": "article-journal", "title": "Everolimus",
+            "author": [{"family": "Yao", "given": "James C."},
+                       {"family": "Jong", "non-dropping-particle": "de", "given": "Marion"},
+                       {"literal": "RADIANT-3 Study Group"}],
+            "container-title": "The New England Journal of Medicine",
+            "issued": {"date-parts": [[2011, 2, 10]]}, "volume": "364", "page": "514-523",
+            "PMID": "21306238"}
+    (c,) = parse_references(json.dumps(item))
+    assert c.authors == (Name("Yao", "JC"), Name("de Jong", "M"))
+    assert (c.group, c.year, c.first_page, c.pmid) == ("RADIANT-3 Study Group", 2011, "514",
+                                                       "21306238")
+    cs = parse_references('["21306238", "10.1056/NEJMoa1009290", 1310159]')
+    assert [(c.kind, c.pmid or c.doi) for c in cs] == [
+        ("pmid", "21306238"), ("doi", "10.1056/NEJMoa1009290"), ("pmid", "1310159")]
+
+
+def test_medline_records_carry_their_pmid():
+    text = ("PMID- 21306238\nTI  - Everolimus for advanced pancreatic neuroendocrine\n"
+            "      tumors.\nLID - 10.1056/NEJMoa1009290 [doi]\nAU  - Yao JC\nAU  - Shah MH\n"
+            "TA  - N Engl J Med\nDP  - 2011 Feb 10\nVI  - 364\nIP  - 6\nPG  - 514-23\n\n"
+            "PMID- 1310159\nTI  - Streptozocin.\nTA  - N Engl J Med\nDP  - 1992\n")
+    cs = parse_references(text)
+    assert detect_format(text) == "medline"
+    assert [(c.kind, c.pmid) for c in cs] == [("pmid", "21306238"), ("pmid", "1310159")]
+    assert cs[0].title == "Everolimus for advanced pancreatic neuroendocrine tumors"
+    assert (cs[0].doi, cs[0].first_page) == ("10.1056/NEJMoa1009290", "514")
+
+
+def test_format_is_detected_by_content_not_extension(tmp_path):
+    for name, source in (("refs.txt", "refs.bib"), ("refs.bib", "refs.ris"),
+                         ("refs.dat", "refs.json"), ("refs.json", "vancouver.txt")):
+        path = tmp_path / name
+        path.write_bytes((STYLES / source).read_bytes())
+        cs = read_references(path)
+        assert len(cs) == 72 and cs[0].authors[0].last == "Aparicio", (name, source)
+
+
+def test_pmid_and_doi_list_file(tmp_path):
+    path = tmp_path / "ids.txt"
+    path.write_text("21306238\n\nPMID: 1310159\ndoi:10.1056/NEJMoa1009290\n"
+                    "https://doi.org/10.1200/JCO.2007.15.4377\n", encoding="utf-8")
+    cs = read_references(path)
+    assert [(c.kind, c.pmid or c.doi) for c in cs] == [
+        ("pmid", "21306238"), ("pmid", "1310159"), ("doi", "10.1056/NEJMoa1009290"),
+        ("doi", "10.1200/JCO.2007.15.4377")]
+
+
+def test_broken_json_is_an_input_error(tmp_path):
+    path = tmp_path / "refs.json"
+    path.write_text('[{"title": "x", ', encoding="utf-8")
+    with pytest.raises(CitationInputError):
+        read_references(path)
+
+
+# -- journals ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("name", "abbreviation"), [
+    ("Journal of Clinical Oncology", "J Clin Oncol"),
+    ("J. Clin. Oncol.", "J Clin Oncol"),
+    ("J Clin Oncol", "J Clin Oncol"),
+    ("The New England Journal of Medicine", "N Engl J Med"),
+    ("new england journal of medicine", "N Engl J Med"),
+    ("European Journal of Cancer", "Eur J Cancer"),
+    ("Best Practice & Research Clinical Endocrinology & Metabolism",
+     "Best Pract Res Clin Endocrinol Metab"),
+    ("Alimentary Pharmacology and Therapeutics", "Aliment Pharmacol Ther"),
+    ("Frontiers in Endocrinology", "Front Endocrinol (Lausanne)"),
+    ("HPB", "HPB (Oxford)"),
+    ("The Lancet Oncology", "Lancet Oncol"),
+    ("Endocrine-Related Cancer", "Endocr Relat Cancer"),
+    ("Journal of Unknown Results", None),
+    ("", None),
+])
+def test_journal_abbreviations(name, abbreviation):
+    assert to_nlm_abbreviation(name) == abbreviation
+
+
+def test_every_seed_journal_is_in_the_table():
+    for ref in SEED_EXPECTED.values():
+        assert to_nlm_abbreviation(ref["journal"]) == ref["journal"]
+
+
+def test_learn_adds_a_journal():
+    assert to_nlm_abbreviation("Journal of Imaginary Oncology Research") is None
+    learn("Journal of imaginary oncology research : JIOR", "J Imag Oncol Res", "J Imag Oncol Res")
+    assert to_nlm_abbreviation("Journal of Imaginary Oncology Research") == "J Imag Oncol Res"
+    assert to_nlm_abbreviation("J. Imag. Oncol. Res.") == "J Imag Oncol Res"
+
+
+@pytest.mark.parametrize("style", [s for s in BENCH.STYLES if s != "seed"])
+def test_style_authors_groups_and_kinds(style):
+    """Beyond the benchmark's fields: every author, the group, the kind, the abstract number."""
+    cs = [c for c in read_references(BENCH.STYLES[style]) if re.search(r"\d", c.raw)]
+    wrong = []
+    for c, (key, want) in zip(cs, SEED_EXPECTED.items(), strict=True):
+        authors = [BENCH.norm(f"{a.last}, {a.initials}") for a in c.authors]
+        if (authors != [BENCH.norm(a) for a in want["authors"]] or c.group != want["group"]
+                or (c.kind, c.abstract_number) != (want["kind"], want["abstract_number"])):
+            wrong.append(key)
+    assert not wrong
