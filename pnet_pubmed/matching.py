@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from .journals import to_nlm_abbreviation
 from .values import Article, Citation, Match
 
 # -- text normalisation ------------------------------------------------------------------------
@@ -64,19 +65,18 @@ def journal_forms(article: Article) -> set[str]:
     return {f for f in forms if f}
 
 
-def _journal_lookup() -> Callable[[str], str | None]:
-    try:
-        from .journals import to_nlm_abbreviation
-    except ImportError:  # the journal table is optional
-        return lambda name: None
-    return to_nlm_abbreviation
+def nlm_journal(citation: Citation) -> str | None:
+    """The NLM abbreviation ECitMatch and [ta] want; the printed name when the table lacks it."""
+    if not citation.journal:
+        return None
+    return to_nlm_abbreviation(citation.journal) or citation.journal
 
 
 def cited_journal_forms(citation: Citation) -> set[str]:
     if not citation.journal:
         return set()
     forms = {fold(citation.journal)}
-    abbreviation = _journal_lookup()(citation.journal)
+    abbreviation = to_nlm_abbreviation(citation.journal)
     if abbreviation:
         forms.add(fold(abbreviation))
     return {f for f in forms if f}
@@ -250,7 +250,7 @@ def ecitmatch_line(citation: Citation, tag: str) -> str | None:
     def clean(value) -> str:
         return re.sub(r"[|\r\n]+", " ", str(value or "")).strip().lower()
 
-    fields = [citation.journal, citation.year, citation.volume, page, author_field, tag]
+    fields = [nlm_journal(citation), citation.year, citation.volume, page, author_field, tag]
     return "|".join(clean(f) for f in fields) + "|"
 
 
@@ -278,7 +278,7 @@ def fallback_query(citation: Citation) -> str | None:
     if citation.kind == "meeting_abstract":
         return _later_paper_query(citation)
     years = f"{citation.year - 1}:{citation.year + 1}[dp]" if citation.year else None
-    journal = f"{_quoted(citation.journal)}[ta]" if citation.journal else None
+    journal = f"{_quoted(nlm_journal(citation))}[ta]" if citation.journal else None
     author = citation.first_author
     alternatives = []
     if author and (journal or years):

@@ -12,6 +12,7 @@ from pathlib import Path
 from .citations import read_references
 from .config import Settings
 from .entrez import EntrezClient, EntrezError, NotCachedError, RequestStats
+from .journals import learn
 from .matching import Matcher
 from .store import Store
 from .values import Citation, Match
@@ -91,6 +92,9 @@ def link(
 
     store = Store(settings.db_url)
     store.upgrade()
+    # Journals met in earlier runs map full names to NLM abbreviations for ECitMatch.
+    for title, iso, medline_ta in store.journal_names():
+        learn(title, iso, medline_ta)
     store.collection_id(collection, source=str(path))
     store.save_citations(collection, citations)
 
@@ -114,6 +118,8 @@ def link(
                                 "run link again to resume") from exc
             # Records first, then the links to them: an interruption never leaves a dangling link.
             stored += store.save_articles(run.matched_articles())
+            for article in run.articles.values():
+                learn(article.journal_title, article.iso_abbreviation, article.medline_ta)
             store.save_matches(collection, [run.matches[c.key] for c in batch])
             report("batch", len(batch))
 

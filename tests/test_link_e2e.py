@@ -210,3 +210,19 @@ def test_lines_that_are_not_references_are_kept_as_not_found(eutils, tmp_path):
 def test_store_reads_the_same_rows_as_the_cli(linked):
     rows = Store(os.environ["PNET_PUBMED_DB"]).references(BUNDLED_COLLECTION)
     assert [r["key"] for r in rows] == [str(i) for i in range(1, 73)]
+
+
+STYLES = ["vancouver.txt", "ama.txt", "apa.txt", "harvard.txt", "refs.bib", "refs.ris", "refs.json"]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_restyled_lists_link_exactly_like_the_seed_list(linked, style):
+    server, _ = linked
+    store = Store(os.environ["PNET_PUBMED_DB"])
+    seed = [(r["status"], r["pmid"]) for r in store.references(BUNDLED_COLLECTION)]
+    server.reset_log()
+    result = invoke("link", str(FIXTURES / "styles" / style), "--collection", style)
+    assert result.exit_code == 0, result.output
+    assert len(server.requests) <= 12
+    rows = [r for r in store.references(style) if r["kind"] != "unparsed"]
+    assert [(r["status"], r["pmid"]) for r in rows] == seed

@@ -586,6 +586,15 @@ class Store:
                 found.update(conn.execute(q).scalars())
         return found
 
+    @_translating
+    def journal_names(self) -> list[tuple[str | None, str | None, str]]:
+        """(title, ISO abbreviation, MedlineTA) of every journal with a stored record."""
+        a = t.articles.c
+        q = (sa.select(a.journal_title, a.iso_abbreviation, a.medline_ta)
+             .where(a.medline_ta.is_not(None)).distinct())
+        with self._read() as conn:
+            return [tuple(row) for row in conn.execute(q)]
+
     # -- read-only access ----------------------------------------------------------------------
 
     @contextmanager
