@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from tests.eutils_standin import StandinServer, default_corpus_files, netguard
 
@@ -80,3 +82,42 @@ def make_eutils(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     yield make
     for server in servers:
         server.stop()
+
+
+# -- databases: SQLite always, PostgreSQL when PNET_PUBMED_TEST_PG_URL is set ------------------
+PG_URL = os.environ.get("PNET_PUBMED_TEST_PG_URL")
+
+
+@pytest.fixture(scope="session")
+def pg_admin():
+    if not PG_URL:
+        pytest.skip("PNET_PUBMED_TEST_PG_URL not set")
+    engine = sa.create_engine(PG_URL, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as e:
+        pytest.fail(f"PNET_PUBMED_TEST_PG_URL is set but unreachable: {e.orig}")
+    yield engine
+    engine.dispose()
+
+
+def _pg_schema_url(admin: sa.Engine) -> tuple[str, str]:
+    """A fresh schema and a URL whose connections use it (and only it) via search_path."""
+    schema = f"pnet_test_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    return schema, url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'db' / 'store.sqlite'}"
+        return
+    admin = request.getfixturevalue("pg_admin")
+    schema, url = _pg_schema_url(admin)
+    yield url
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
