@@ -37,6 +37,15 @@ def surname_key(name: str | None) -> str:
     return fold(name or "").replace(" ", "")
 
 
+def volume_key(volume: str | None) -> str:
+    """"82 Suppl 3", "82(Suppl 3)" and "82" are one volume; the first page tells them apart."""
+    folded = fold(volume or "")
+    number = re.match(r"0*(\d+)", folded)
+    if number:
+        return number.group(1)
+    return folded.split()[0] if folded else ""
+
+
 def first_page(pages: str | None) -> str | None:
     if not pages:
         return None
@@ -148,7 +157,7 @@ def verify(citation: Citation, article: Article) -> Verdict:
         parts["year"] = 1.0 if gap == 0 else 0.5 if gap == 1 else 0.0
 
     if citation.volume and article.volume:
-        same = fold(citation.volume) == fold(article.volume)
+        same = volume_key(citation.volume) == volume_key(article.volume)
         parts["volume"] = 1.0 if same else 0.0
         if not same:
             conflicts.append(f"volume {article.volume} is not {citation.volume}")
@@ -371,7 +380,7 @@ def answers_query(citation: Citation, article: Article) -> bool:
     page = first_page(citation.first_page or citation.pages)
     if same_journal and citation.volume and page:
         record_page = first_page(article.start_page or article.pages)
-        if fold(citation.volume) == fold(article.volume or "") and page == record_page:
+        if volume_key(citation.volume) == volume_key(article.volume) and page == record_page:
             return True
     return False
 

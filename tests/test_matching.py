@@ -173,3 +173,11 @@ def test_title_words_skip_stopwords_and_keep_order():
 def test_combine_queries_groups_by_size():
     combined = combine_queries([f"q{i}[ti]" for i in range(5)], 2)
     assert combined == ["(q0[ti]) OR (q1[ti])", "(q2[ti]) OR (q3[ti])", "(q4[ti])"]
+
+
+def test_supplement_volumes_compare_by_their_number():
+    c = cite(volume="82", pages="67-70", first_page="67")
+    r = record(volume="82 Suppl 3", start_page="67", pages="67-70")
+    assert verify(c, r).accepted
+    assert verify(c, record(volume="82Suppl 3", start_page="67", pages="67-70")).accepted
+    assert not verify(c, record(volume="83 Suppl 3", start_page="67", pages="67-70")).accepted
