@@ -65,6 +65,26 @@ class RequestStats:
         }
 
 
+class _RedactSecrets(logging.Filter):
+    """urllib3 and the rate limiter log request URLs, which carry the API key and the address."""
+
+    def __init__(self, secrets: list[str]):
+        super().__init__()
+        self.secrets = [x for x in secrets if x]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, None
+        return True
+
+
+# Loggers of the libraries under entrez.py that print request URLs or bodies.
+URL_LOGGERS = ("urllib3.connectionpool", "requests_ratelimiter", "requests_cache", __name__)
+
+
 class _Session(CacheMixin, LimiterMixin, requests.Session):
     """Cache first, then the rate limiter: answers served from the cache cost no rate budget."""
 
@@ -198,9 +218,14 @@ class EntrezClient:
         )
         self.session.headers["User-Agent"] = f"{settings.tool} (python-requests)"
         self._sleep = time.sleep
+        self._redactor = _RedactSecrets([settings.api_key or "", settings.email or ""])
+        for name in URL_LOGGERS:
+            logging.getLogger(name).addFilter(self._redactor)
 
     def close(self) -> None:
         self.session.close()
+        for name in URL_LOGGERS:
+            logging.getLogger(name).removeFilter(self._redactor)
 
     def __enter__(self) -> EntrezClient:
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -124,6 +125,16 @@ def test_secrets_never_reach_cache_or_database(tmp_path, corpus_files):
             assert key.encode() not in data, path
             assert email.encode() not in data, path
     assert key not in repr(settings) and email not in repr(settings)
+
+
+def test_secrets_never_reach_the_logs(tmp_path, corpus_files, caplog):
+    key, email = "APIKEY-logged-987654", "logged.person@example.org"
+    caplog.set_level(logging.DEBUG)
+    with StandinServer(corpus_files) as server:
+        link(None, None, settings_for(server, tmp_path, api_key=key, email=email))
+    assert any("ecitmatch" in r.getMessage() for r in caplog.records), "urllib3 logged nothing"
+    for record in caplog.records:
+        assert key not in record.getMessage() and email not in record.getMessage()
 
 
 def test_offline_uses_only_the_cache(tmp_path, corpus_files, clean_outcome):
