@@ -75,20 +75,20 @@ def _store(settings: Settings):
 @_errors_as_one_line
 def link(settings: Settings, file, collection, offline, batch_size, as_json):
     """Match each reference of FILE (default: the bundled list) to PubMed and store the records."""
-    from .citations import read_references
-    from .pipeline import bundled_list
     from .pipeline import link as run_link
 
     settings = settings.with_(offline=offline) if offline else settings
-    total = len(read_references(file or bundled_list()))
     labels = {"ecitmatch": "ECitMatch", "searched": "ESearch", "fetched": "EFetch",
               "batch": "stored"}
     if not sys.stderr.isatty():  # a log file gets the summary, not a redrawn bar
         summary = run_link(file, collection, settings, batch_size=batch_size)
     else:
-        with click.progressbar(length=total, label="Linking", file=sys.stderr,
+        with click.progressbar(length=1, label="Linking", file=sys.stderr,
                                show_pos=True) as bar:
             def progress(stage: str, n: int) -> None:
+                if stage == "start":  # the pipeline knows the number of references first
+                    bar.length = n
+                    return
                 bar.label = f"Linking ({labels.get(stage, stage)})"
                 if stage == "batch":
                     bar.update(n)

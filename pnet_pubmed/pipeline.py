@@ -100,6 +100,7 @@ def link(
 
     stats = RequestStats()
     report = progress or (lambda stage, n: None)
+    report("start", len(citations))
     stored = 0
     with EntrezClient(settings, stats) as client:
         matcher = Matcher(client, progress=report)
