@@ -245,5 +245,11 @@ def _csv(rows: list[dict], columns) -> str:
     return buffer.getvalue()
 
 
+# The command modules import the helpers above, so they are attached last.
+from .cli_extra import report, sql  # noqa: E402
+
+main.add_command(sql)
+main.add_command(report)
+
 if __name__ == "__main__":
     main()

@@ -520,6 +520,17 @@ def test_read_only_connection_refuses_writes(store):
     assert store.known_pmids(["2"]) == {"2"}
 
 
+def test_read_only_connection_cannot_be_switched_back_to_writing(store):
+    sneaky = ("COMMIT; SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE; COMMIT; "
+              "INSERT INTO mesh_qualifiers (ui, name) VALUES ('Q8', 'sneaky')")
+    with pytest.raises((sa.exc.DBAPIError, StoreError)):
+        with store.read_only_connection() as conn:
+            conn.exec_driver_sql(sneaky)
+    with store.read_only_connection() as conn:
+        found = conn.exec_driver_sql("SELECT count(*) FROM mesh_qualifiers WHERE ui = 'Q8'")
+        assert found.scalar() == 0
+
+
 def test_store_error_on_garbage_file(tmp_path):
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"this is a reference list, not a database\n" * 200)

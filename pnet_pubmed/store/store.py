@@ -640,13 +640,14 @@ class Store:
         return sa.create_engine("sqlite://", creator=connect, poolclass=NullPool), False
 
     def _pg_read_only_engine(self) -> sa.Engine:
-        engine = sa.create_engine(
-            self._url,
-            poolclass=NullPool,
-            connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S}
-            if "connect_timeout" not in self._url.query
-            else {},
-        )
+        connect_args: dict = {
+            # Always the extended protocol: one statement per call, so a string such as
+            # "COMMIT; SET SESSION ... READ WRITE; INSERT ..." cannot undo the read-only session.
+            "prepare_threshold": 0,
+        }
+        if "connect_timeout" not in self._url.query:
+            connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+        engine = sa.create_engine(self._url, poolclass=NullPool, connect_args=connect_args)
 
         @sa.event.listens_for(engine, "connect")
         def _read_only(dbapi_conn, _record):
