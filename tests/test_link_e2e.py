@@ -226,3 +226,22 @@ def test_restyled_lists_link_exactly_like_the_seed_list(linked, style):
     assert len(server.requests) <= 12
     rows = [r for r in store.references(style) if r["kind"] != "unparsed"]
     assert [(r["status"], r["pmid"]) for r in rows] == seed
+
+
+def test_lists_of_pmids_and_dois_link_to_those_records(eutils, tmp_path):
+    records = modelled_records()
+    with_doi = {pmid: r.findtext(".//ArticleId[@IdType='doi']") for pmid, r in records.items()}
+    with_doi = {p: d for p, d in with_doi.items() if d}
+    pmids = sorted(records)[:5]
+    absent = next(str(n) for n in range(98765432, 98765532) if str(n) not in records)
+    lines = pmids + [absent] + [f"doi:{d}" for d in list(with_doi.values())[:5]]
+    path = tmp_path / "ids.txt"
+    path.write_text("\n".join(lines) + "\n")
+    result = invoke("link", str(path), "--collection", "ids")
+    assert result.exit_code == 0, result.output
+    rows = Store(os.environ["PNET_PUBMED_DB"]).references("ids")
+    assert [r["pmid"] for r in rows[:5]] == pmids
+    assert all(r["method"] == "pmid" for r in rows[:5])
+    assert rows[5]["status"] == "not_found" and absent in rows[5]["reason"]
+    assert [r["pmid"] for r in rows[6:]] == list(with_doi)[:5]
+    assert all(r["status"] == "matched" for r in rows[6:])
