@@ -250,6 +250,3 @@ from .cli_extra import report, sql  # noqa: E402
 
 main.add_command(sql)
 main.add_command(report)
-
-if __name__ == "__main__":
-    main()

@@ -47,7 +47,7 @@ def volume_key(volume: str | None) -> str:
 
 
 def first_page(pages: str | None) -> str | None:
-    if not pages:
+    if not pages or pages.startswith("10."):  # an ELocationID that is a DOI is not a page
         return None
     m = re.match(r"\s*([A-Za-z]*\d+[A-Za-z]*)", pages)
     return m.group(1).lower().lstrip("0") or "0" if m else None
@@ -379,7 +379,7 @@ def answers_query(citation: Citation, article: Article) -> bool:
             return True
     page = first_page(citation.first_page or citation.pages)
     if same_journal and citation.volume and page:
-        record_page = first_page(article.start_page or article.pages)
+        record_page = first_page(article.start_page or article.pages or article.elocation)
         if volume_key(citation.volume) == volume_key(article.volume) and page == record_page:
             return True
     return False

@@ -42,7 +42,7 @@ def test_parallel_link_processes_duplicate_nothing(eutils, db_url):
     lists = [None, None, str(STYLES / "vancouver.txt"), str(STYLES / "refs.ris")]
     procs = []
     for i, source in enumerate(lists):
-        args = [sys.executable, "-m", "pnet_pubmed.cli", "--cache", str(Path(env[
+        args = [sys.executable, "-m", "pnet_pubmed", "--cache", str(Path(env[
             "PNET_PUBMED_CACHE"]) / f"c{i}"), "link", "--batch-size", "9"]
         if source:
             args += [source]

@@ -154,7 +154,7 @@ def test_offline_uses_only_the_cache(tmp_path, corpus_files, clean_outcome):
 
 def _cli(env: dict, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "pnet_pubmed.cli", *args],
+        [sys.executable, "-m", "pnet_pubmed", *args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
