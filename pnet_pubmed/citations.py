@@ -43,9 +43,15 @@ _NORMALISE = str.maketrans(
 _SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 
 _YEAR = r"(?:1[89]\d\d|20\d\d)"
-_PAGE = r"[A-Za-z]{0,3}\d+[A-Za-z]?"
-_PAGES = rf"{_PAGE}(?:\s*-\s*{_PAGE})?"
+# Pages and e-locators: "514", "vii124", "S224", "e0092424", "eadn0327", "ooae099", "1360006".
+_PAGE = r"[A-Za-z]{0,6}\d+[A-Za-z\d]*"
+_RANGE = rf"{_PAGE}(?:\s*-\s*{_PAGE})?"
+_PAGES = rf"{_RANGE}(?:\s*,\s*{_RANGE})*"  # "67-8, 73": a range and a page further on
 _VOLUME = r"\d+[A-Za-z]?"
+# A supplement printed beside the volume: "82 Suppl 3", "38Suppl 2", "112 S3", "23 Pt 2".
+_SUPPLEMENT = r"(?:Suppl(?:ement)?\.?|S(?=\d)|Pt\.?|Part)\s*\w{0,4}"
+# Before the pages: "p.", "pp.", APA's "Article" / "Article No." for e-locators.
+_PAGE_PREFIX = r"(?:(?:pp?\.?|article(?:\s+(?:no\.?|number))?)\s*)?"
 _ISSUE = r"\((?P<issue>[^()]{1,30})\)"
 _MONTH = r"[A-Za-z]{3,9}\.?(?:\s+\d{1,2})?"
 
@@ -60,6 +66,7 @@ _MARKER = re.compile(
 )
 _PMID_LINE = re.compile(r"^(?:pmid\s*[:=]?\s*)?(\d{1,8})\.?$", re.I)
 _DOI = re.compile(
+    r"(?:\b(?:available\s+(?:from|at)|retrieved\s+from)\s*:?\s*)?"  # Harvard's and APA 6's lead-in
     r"(?:\bdoi\s*[:=]?\s*|https?://(?:dx\.)?doi\.org/|\bdoi\.org/)?\b(10\.\d{4,9}/[^\s\"<>]+)",
     re.I,
 )
@@ -74,6 +81,9 @@ _ACCESSED = re.compile(r"[\[(]\s*(?:accessed|cited)\b[^\])]{0,40}[\])]\.?"
                        r"|\bAccessed\b[^.]{0,40}?\d{4}\.?", re.I)
 _PMID_IN_TEXT = re.compile(r"\bPMID\s*:?\s*(\d{1,8})\b\.?", re.I)
 _PMCID_IN_TEXT = re.compile(r"\bPMCID\s*:?\s*PMC\d+\b\.?", re.I)
+# "PMID:" or "doi:" whose value the line break took away (a list's next line): nothing to read.
+_DANGLING_LABEL = re.compile(r"[;,.]?\s*\b(?:pmid|pmcid|doi|available\s+(?:at|from))\s*:\s*$",
+                             re.I)
 # "<1883::AID-CNCR2820650902>3.0.CO;2-3": the tail of a Wiley SICI, useless without its prefix.
 _SICI_FRAGMENT = re.compile(r"<[^<>\s]*::[^<>\s]*>\S*")
 _EPUB = re.compile(
@@ -81,7 +91,8 @@ _EPUB = re.compile(
     r"|\badvance\s+online\s+publication\b|\[?\(?\bin\s+press\b\)?\]?",
     re.I,
 )
-_EPUB_DATE = re.compile(rf"\bEpub\s+{_YEAR}(?:\s+{_MONTH})?\b\.?", re.I)
+_EPUB_DATE = re.compile(rf"\bEpub\s+{_YEAR}(?:\s+{_MONTH}(?:\s*[-/]\s*{_MONTH})?)?\b\.?",
+                        re.I)
 _ABSTRACT = re.compile(
     r"\(?\s*(?:(?:suppl(?:ement)?|meeting)\s*[;,]?\s*)?"
     r"\b(?:meeting\s+)?abstr(?:act)?\.?\s*(?:no\.?\s*|number\s*|#\s*)?"
@@ -93,22 +104,25 @@ _BARE_YEAR = re.compile(rf"(?:^|(?<=[\s,.]))(?P<year>{_YEAR})[a-z]?\s*[.:]\s")
 # Vancouver/AMA source: "N Engl J Med. 2011 Feb 10;364(6):514-23"
 _VANCOUVER = re.compile(
     rf"(?P<sep>[.,]?\s*)(?P<year>{_YEAR})[a-z]?(?:\s+{_MONTH}(?:\s*[-/]\s*{_MONTH})?)?"
-    rf"\s*;\s*(?P<volume>{_VOLUME})?\s*(?:{_ISSUE}|(?P<supplement>Suppl(?:ement)?\.?\s*\w{{0,4}}))?"
-    rf"\s*(?::\s*(?:pp?\.?\s*)?(?P<pages>{_PAGES}))?$",
+    rf"\s*;\s*(?P<volume>{_VOLUME})?(?:\s*(?P<supplement>{_SUPPLEMENT}))?\s*(?:{_ISSUE})?"
+    rf"\s*(?::\s*{_PAGE_PREFIX}(?P<pages>{_PAGES}))?$",
     re.I,
 )
 _VANCOUVER_YEAR_ONLY = re.compile(
     rf"(?P<sep>[.,;]\s*)(?P<year>{_YEAR})[a-z]?(?:\s+{_MONTH}(?:\s*[-/]\s*{_MONTH})?)?$"
 )
-# Seed/APA/Harvard source: "Eur J Cancer, 37, 1014-9" / "Journal, 364(6), pp. 514-523"
+# Seed/APA/Harvard source: "Eur J Cancer, 37, 1014-9" / "Journal, 364(6), pp. 514-523" /
+# "Journal, vol. 364, no. 6, pp. 514-523"
+_ISSUE_LABELLED = r"(?:\s*,?\s*(?:no|issue)\.?\s*(?P<issue2>\w+(?:-\w+)?))?"
 _TAIL_PAGES = re.compile(
-    rf"(?P<sep>[,.]\s*|\s+)(?:vol(?:ume)?\.?\s*)?(?P<volume>{_VOLUME})\s*(?:{_ISSUE})?"
-    rf"(?:\s*,?\s*(?:no|issue)\.?\s*(?P<issue2>\w+))?"
-    rf"\s*[,:]\s*(?:pp?\.?\s*)?(?P<pages>{_PAGES})$",
+    rf"(?P<sep>[,.]\s*|\s+)(?:vol(?:ume)?\.?\s*)?(?P<volume>{_VOLUME})"
+    rf"(?:\s*(?P<supplement>{_SUPPLEMENT}))?\s*(?:{_ISSUE})?"
+    rf"{_ISSUE_LABELLED}\s*[,:]\s*{_PAGE_PREFIX}(?P<pages>{_PAGES})$",
     re.I,
 )
 _TAIL_VOLUME = re.compile(
-    rf"(?P<sep>[,.]\s*|\s+)(?:vol(?:ume)?\.?\s*)?(?P<volume>{_VOLUME})\s*(?:{_ISSUE})?$", re.I
+    rf"(?P<sep>[,.]\s*|\s+)(?:vol(?:ume)?\.?\s*)?(?P<volume>{_VOLUME})"
+    rf"(?:\s*(?P<supplement>{_SUPPLEMENT}))?\s*(?:{_ISSUE})?{_ISSUE_LABELLED}$", re.I
 )
 _PUBLISHER = re.compile(r"^[A-Z][\w .'-]{1,40}:\s*[A-Z][\w .,&'-]{1,80}$")
 _SENTENCE_END = re.compile(r"[.?!]\s+")
@@ -118,9 +132,13 @@ _GROUP_WORDS = (
     r"group|groups|society|participants|investigators|consortium|committee|collaborat\w*"
     r"|network|trialists|working\s+party|task\s+force|panel|alliance|council|association"
     r"|organi[sz]ation|writing\s+group|study\s+team|team|board|authors"
+    r"|cent(?:er|re)s?|institutes?|department|ministry|agency|federation|commission|foundation"
+    r"|programm?e?|initiative|office|academy|college|union|registry|coalition|collaborative"
 )
 _ENDS_WITH_GROUP = re.compile(rf"\b(?:{_GROUP_WORDS})\b(?:\s*\([^()]*\))?\s*$", re.I)
 _HAS_GROUP_WORD = re.compile(rf"\b(?:{_GROUP_WORDS})\b", re.I)
+# "(CDC)", "(TFG-U)", "(EFLM)": an organisation's acronym after its name.
+_ACRONYM = re.compile(r"\([A-Z][A-Za-z\d&/-]*[A-Z\d]\)")
 _PARTICLES = {
     "de", "del", "della", "der", "den", "di", "da", "dos", "das", "du", "van", "von", "ter", "ten",
     "la", "le", "lo", "st", "st.", "al", "el", "bin", "ben", "mac", "y", "e", "d'", "l'", "zu",
@@ -141,10 +159,15 @@ def _unparsed(key: str, raw: str, position: int, why: str) -> Citation:
 _INITIALS_WORD = re.compile(r"^(?:(?:[A-Z]|[A-Z][a-z]\.)\.?\s*-?\s*){1,4}$")
 
 
+def _shape(text: str) -> str:
+    """Letters as 'A' / 'a' by case, so ASCII patterns also see 'Ø', 'Á', 'Ł' as capitals."""
+    return "".join("A" if c.isupper() else "a" if c.islower() else c for c in text)
+
+
 def _is_initials(token: str) -> bool:
-    """'JC', 'J.C.', 'J. C.', 'J.-C.', 'Ch.': initials as reference lists print them."""
+    """'JC', 'J.C.', 'J. C.', 'J.-C.', 'Ch.', 'Ø': initials as reference lists print them."""
     token = token.strip()
-    return bool(token) and bool(_INITIALS_WORD.match(token)) and token[0].isupper()
+    return bool(token) and bool(_INITIALS_WORD.match(_shape(token))) and token[0].isupper()
 
 
 def _initials_of(token: str) -> str:
@@ -162,8 +185,11 @@ def _is_surname_word(word: str) -> bool:
 
 def _is_surname(text: str) -> bool:
     words = text.split()
+    # "Lo", "Le", "Du" are surnames of their own; a trailing particle of a longer name is not
+    particle_end = words and words[-1].lower() in _PARTICLES and (
+        len(words) > 1 or words[0].islower())
     return (0 < len(words) <= 4 and all(_is_surname_word(w) for w in words)
-            and words[-1].lower() not in _PARTICLES and not _HAS_GROUP_WORD.search(text))
+            and not particle_end and not _HAS_GROUP_WORD.search(text))
 
 
 def _name_from_token(token: str) -> tuple[Name | None, bool]:
@@ -250,7 +276,9 @@ def _parse_authors(text: str) -> tuple[list[Name], bool, str | None, bool]:
         close_run()
     group = "; ".join(group_parts) or None
     if group:
-        non_name = not all(_ENDS_WITH_GROUP.search(g) for g in group_parts)
+        # "Guideline Development Panel for the Treatment of …", "Centers for Disease Control
+        # (CDC)": a collective noun or an acronym anywhere makes a run of words a group.
+        non_name = not all(_HAS_GROUP_WORD.search(g) or _ACRONYM.search(g) for g in group_parts)
     looks = bool(names or group) and not non_name
     return names, et_al, group, looks
 
@@ -272,7 +300,8 @@ def _name_from_string(text: str) -> Name | None:
     words = text.split()
     if len(words) > 1:  # "James C. Yao": given names first, the last capitalised run is the surname
         cut = len(words) - 1
-        while cut > 0 and words[cut - 1].lower() in _PARTICLES:
+        # "Marion de Jong": lower-case particles only; the "E" of "Sara E Boyd" is an initial
+        while cut > 0 and words[cut - 1].islower() and words[cut - 1] in _PARTICLES:
             cut -= 1
         return Name(" ".join(words[cut:]), _given_to_initials(" ".join(words[:cut])))
     return Name(text, "")
@@ -329,24 +358,39 @@ def _journal_known(name: str) -> bool:
     return to_nlm_abbreviation(name) is not None
 
 
+def _sentence_ends(text: str) -> list[re.Match[str]]:
+    """Sentence ends outside brackets: '[Biochim. Biophys. Acta, …]' inside a title is one unit."""
+    ends = []
+    for m in _SENTENCE_END.finditer(text):
+        before = text[: m.start()]
+        if before.count("(") > before.count(")") or before.count("[") > before.count("]"):
+            continue
+        ends.append(m)
+    return ends
+
+
 def _split_title_journal(text: str) -> tuple[str, str]:
     """'Title. Journal' → (title, journal) at the last sentence end, widened for dotted journals."""
-    ends = [m for m in _SENTENCE_END.finditer(text) if m.end() < len(text)]
+    ends = [m for m in _sentence_ends(text) if m.end() < len(text)]
     if not ends:
         return text, ""
     pieces_at = [m.start() + 1 for m in ends]  # where each candidate journal's text begins
     starts = [m.end() for m in ends]
     best = len(ends) - 1
-    # "Best Practice & Research. Clinical Endocrinology & Metabolism", "J. Clin. Oncol.":
-    # prefer the longest known journal among the last few sentences.
-    for i in range(len(ends) - 2, max(-1, len(ends) - 4), -1):
+    # "Best Practice & Research. Clinical Endocrinology & Metabolism", "Int. J. Cardiovasc.
+    # Imaging": prefer the longest known journal among the last sentences.
+    known = False
+    for i in range(len(ends) - 1, max(-1, len(ends) - 9), -1):
         if _journal_known(text[starts[i]:]):
-            best = i
-    if best == len(ends) - 1:
+            best, known = i, True
+    if not known:
+        # An unknown dotted journal ("Adv. Exp. Med. Biol.", "Am. J. Physiol. Heart Circ."):
+        # pieces of one or two short capitalised words before it are abbreviations; the first
+        # sentence always stays with the title.
         i = best
         while i > 0:
-            prev = text[starts[i - 1]: pieces_at[i] - 1].strip()
-            if len(prev.split()) == 1 and len(prev) <= 8 and prev[:1].isupper():
+            words = text[starts[i - 1]: pieces_at[i] - 1].split()
+            if 0 < len(words) <= 2 and all(len(w) <= 12 and w[:1].isupper() for w in words):
                 i -= 1
             else:
                 break
@@ -452,6 +496,7 @@ def _parse_fields(body: str) -> dict | str:
     t.take(_URL)
     t.take(_ACCESSED)
     t.take(_SICI_FRAGMENT)
+    t.take(_DANGLING_LABEL)
     t.take(_EPUB_DATE)
     epub = bool(t.take(_EPUB))
     abstracts = t.take(_ABSTRACT)
@@ -470,7 +515,7 @@ def _parse_fields(body: str) -> dict | str:
     m = _VANCOUVER.search(work)
     if m and (m.group("volume") or m.group("pages")):
         year, volume, pages = m.group("year"), m.group("volume"), m.group("pages")
-        issue = m.group("issue") or m.group("supplement")
+        issue = m.group("issue") or m.group("supplement")  # "38Suppl 2(Suppl 2)": either
         middle_end = m.start()
     else:
         py = _PAREN_YEAR.search(work)
@@ -491,13 +536,14 @@ def _parse_fields(body: str) -> dict | str:
             tail = work[middle_start:]
             mt = _TAIL_PAGES.search(tail)
             if mt and not (abstract_number and not mt.group("pages")):
-                volume, issue, pages = mt.group("volume"), mt.group("issue") or mt.group(
-                    "issue2"), mt.group("pages")
+                volume, pages = mt.group("volume"), mt.group("pages")
+                issue = mt.group("issue") or mt.group("issue2") or mt.group("supplement")
                 middle_end = middle_start + mt.start()
             else:
                 mt = _TAIL_VOLUME.search(tail)
                 if mt:
-                    volume, issue = mt.group("volume"), mt.group("issue")
+                    volume = mt.group("volume")
+                    issue = mt.group("issue") or mt.group("issue2") or mt.group("supplement")
                     middle_end = middle_start + mt.start()
 
     # Authors
@@ -513,7 +559,9 @@ def _parse_fields(body: str) -> dict | str:
             if re.match(r"(?:[A-Z]\.|[A-Z][,;]|-[A-Z]|[A-Z]$|et\s+al)", after):
                 continue  # still inside spaced initials ("Yao J. C.")
             parsed = _parse_authors(orig[: s.start() + 1])
-            if parsed[3]:
+            # A group alone ("Cancer Center annual report.") leads only when a title and a
+            # journal still follow it; else it is the title of a reference without authors.
+            if parsed[3] and (parsed[0] or _sentence_ends(head[s.end():].rstrip(" .,;:")[:-1])):
                 names, et_al, group, _ = parsed
                 middle_start = s.end()
             break
@@ -568,19 +616,30 @@ _AUTHOR_START = re.compile(
     r"^(?!and\s|et\s)(?:[a-z]{1,3}\s+)?[^\W\d_][\w'\u2019-]+(?:[\s-][^\W\d_][\w'\u2019-]+)?,?\s"
     r"(?:[A-Z]\.?\s?-?){1,3}(?:[,.&(;]|\s(?:et|and|&)\b)"
 )
-_HANGING = re.compile(r"[,;:(&\-\u2010-\u2014]\s*$")
+# A line that cannot end a reference: a list separator, an open range, an author list that goes
+# on ("et al." and APA's ". . ." come before the year, never last), "pp." or "Article" before
+# the pages.
+_HANGING = re.compile(r"(?:[,;:(&\-\u2010-\u2014]|(?:\.\s*){3}|\u2026|\bet\s+al\.?"
+                      r"|\b(?:pp?|vol|no)\.|\barticle(?:\s+(?:no\.?|number))?)\s*$", re.I)
 # A URL or DOI cut by a line break: "https://doi.org/10.3389/fendo.2014" + ".00007"
-_BROKEN_LINK = re.compile(r"(?:https?://|\bdoi\b|\b10\.\d{4,9}/)\S*$", re.I)
-_LINK_REST = re.compile(r"^[\w./()%:;<>-]*[\d./()%][\w./()%:;<>-]*(?:\s|$)")
-_LINK_LINE = re.compile(r"^(?:doi\s*:|https?://(?:dx\.)?doi\.org/|pmid\s*:|pmcid\s*:)", re.I)
+_BROKEN_LINK = re.compile(
+    r"(?:(?:https?://|\bdoi\b|\b10\.\d{4,9}/)\S*|\bdoi\s*[:=]?\s*10\.\d*)$", re.I)
+_LINK_REST = re.compile(r"^(?!\(?(?:accessed|cited|available|retrieved)\b)"
+                        r"[\w./()%:;<>-]*[\d./()%][\w./()%:;<>-]*(?:\s|$)", re.I)
+_LINK_LINE = re.compile(r"^(?:doi\s*:|https?://(?:dx\.)?doi\.org/|pmid\s*:|pmcid\s*:"
+                        r"|available\s+(?:at|from)\b|retrieved\s+from\b|\(?accessed\b"
+                        r"|\[?epub\b|\[cited\b)", re.I)
 
 
-def _looks_complete(text: str) -> bool:
-    """Does this text read as a whole reference (a source with volume/pages, an identifier)?"""
+def _looks_complete(text: str, hanging_ok: bool = False) -> bool:
+    """Does this text read as a whole reference (a source with volume/pages, an identifier)?
+
+    hanging_ok: an end that waits for more ("PMID:") does not count against it.
+    """
     text = _join_lines(text)
-    if _HANGING.search(text):
+    if _HANGING.search(text) and not hanging_ok:
         return False
-    if _is_identifier(text) or re.fullmatch(r"(?:https?://|www\.)\S+", text.strip()):
+    if _is_identifier(text) or _is_url(text):
         return True
     tail = text[-60:]
     if not re.search(r"\d", tail) and not _EPUB.search(tail):
@@ -588,7 +647,28 @@ def _looks_complete(text: str) -> bool:
     c = parse_reference(text, "", 0)
     if c.kind == "unparsed" or not c.journal:
         return False
-    return bool(c.volume or c.pages or c.kind != "article" or c.doi)
+    # A bare number after a title fragment ("…the presenilin 1") is no source: a volume counts
+    # with a year or with pages.
+    return bool((c.year and (c.volume or c.pages)) or (c.volume and c.pages)
+                or c.kind != "article" or c.doi)
+
+
+def _only_adds_a_note(prev: str, line: str) -> bool:
+    """Joined to a complete reference, the line leaves its source as it was: the end of a note
+    broken off it ("Epub 2023" + "Mar 28."), not a reference of its own or a page header."""
+    if _is_heading(line):
+        return False
+    alone = parse_reference(_join_lines(prev), "", 0)
+    joined = parse_reference(_join_lines(f"{prev}\n{line}"), "", 0)
+
+    def source(c: Citation) -> tuple:
+        return (c.kind, c.year, c.journal, c.volume, c.first_page)
+
+    return joined.kind != "unparsed" and source(joined) == source(alone)
+
+
+def _is_url(line: str) -> bool:
+    return bool(re.fullmatch(r"(?:https?://|www\.)\S+", line.strip(), re.I))
 
 
 def _is_identifier(line: str) -> bool:
@@ -600,60 +680,171 @@ def _is_heading(line: str) -> bool:
     return len(line.split()) <= 3 and not re.search(r"\d", line)
 
 
-_BULLET = re.compile(r"^\s*[\u2022\u2023\u2043\u2219\u25aa\u25cf\u25e6\u00b7*+>-]\s")
+_BULLET_CHARS = "\u2022\u2023\u2043\u2219\u25aa\u25cf\u25e6\u00b7*+>-"
+_BULLET = re.compile(rf"^\s*[{_BULLET_CHARS}]\s")
 
 
-def _starts_entry(line: str) -> bool:
-    return _strip_marker(line)[1] is not None or bool(_BULLET.match(line))
+def _starts_entry(line: str, bullets: str = "") -> bool:
+    """A numbered line, or one led by a bullet the list uses (see _list_bullets)."""
+    if _strip_marker(line)[1] is not None:
+        return True
+    m = _BULLET.match(line)
+    return bool(m) and line.lstrip()[0] in bullets
 
 
-def _entries(text: str) -> list[tuple[str, str | None]]:
-    """Split a list into (entry text, printed number) pairs.
+def _list_bullets(lines: list[str]) -> str:
+    """The bullet characters that mark entries: the first line's, and those leading several
+    lines. A title broken at "Scope - Bio-Psycho-Social" leaves one stray "- " line, no bullet."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        if _BULLET.match(line):
+            c = line.lstrip()[0]
+            counts[c] = counts.get(c, 0) + 1
+    first = lines[0].lstrip()[0] if lines and _BULLET.match(lines[0]) else ""
+    return first + "".join(c for c, n in counts.items() if n >= max(2, len(lines) // 10))
+
+
+_DATE_RUN_ON = re.compile(
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec|spring|summer|fall|autumn|winter)"
+    r"[a-z]*\.?(?:(?:\s+\d{1,2})?(?:\s*[-/]\s*[A-Za-z]{3,9}\.?(?:\s+\d{1,2})?)?\s*[;:]"
+    r"|\s+\d{1,2}\s*[.,])", re.I)
+# "Biochem J. 2024;481(2):45-91.": a journal and its source, though "Biochem J." reads as a name.
+_SOURCE_START = re.compile(rf"[^.;]{{1,60}}\.\s*{_YEAR}[a-z]?(?:\s+{_MONTH})?\s*[;:(]")
+
+
+# "Suppl 1:16-21.", "S1:16-21.", "Pt 2(3):…", "e1666.": the rest of a source, never a start.
+_SUPPLEMENT_RUN_ON = re.compile(
+    r"(?:suppl(?:ement)?\b|(?:pt|part)\.?\s*\d+\s*[:(]|[A-Za-z]{0,6}\d+[A-Za-z\d]*"
+    r"(?:\s*[:;(),]|\.?$))", re.I)
+
+
+_HEADING_WORDS = re.compile(
+    r"\b(?:references?|bibliography|literature|works\s+cited|sources|notes|further\s+reading"
+    r"|citations?|appendix|supplementary)\b", re.I)
+
+
+def _starts_with_author(line: str) -> bool:
+    """"Yao JC, …", "Phan, A. T. (2010)": a name with more after it. A line that is one name
+    and nothing else ("Global Spine J.") is as likely the end of a journal's name."""
+    m = _AUTHOR_START.match(line)
+    return bool(m) and bool(line[m.end():].strip())
+
+
+def _unclosed(text: str) -> bool:
+    """An opening bracket near the end still waits for its close: "(Accessed: 1" + "March…)"."""
+    tail = text[-60:]
+    return tail.count("(") > tail.count(")") or tail.count("[") > tail.count("]")
+
+
+def _cannot_start(line: str, marked_block: bool) -> bool:
+    """A line no reference starts with: it can only carry on the one above."""
+    if re.fullmatch(r"(?:\d{6,8}|10\.\d{4,9}/\S+)", line.rstrip(".")):
+        return False  # a bare PMID or DOI of its own; "7." is the end of a page range
+    if _LINK_LINE.match(line) or re.match(r"[.,;:)\]/]|(?:and|&)\s", line):
+        return True
+    if _DATE_RUN_ON.match(line) or _SUPPLEMENT_RUN_ON.match(line):
+        return True  # "Jun; 175: 116695.", "Suppl 1:16-21.": the source broken after its year
+    if marked_block:
+        return False  # numbered lists mark their starts; the other rules are for unmarked ones
+    if re.match(r"\d", line) and not _is_identifier(line):
+        return True  # "382(6669), pp. 405-412.": references start with a name, not a number
+    return line[:1].islower() and not _AUTHOR_START.match(line)
+
+
+def _entries(text: str) -> list[tuple[str, str | None, str | None]]:
+    """Split a list into (entry text, printed number, entry text without its marker) triples.
 
     Numbered or bulleted lines start entries and unmarked lines continue them; in unmarked
     lists a line continues the previous one only while that one does not yet look complete.
+    A bare number counts as a marker when it is the next number of the list ("13 Centers for
+    Disease Control (CDC). …"), whatever follows it.
     """
-    entries: list[tuple[list[str], str | None, bool]] = []
+    entries: list[tuple[list[str], str | None, bool, int]] = []
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    last_number = 0
     for block in re.split(r"\n[ \t\u00a0]*\n", text):
         lines = [ln.strip() for ln in block.split("\n") if ln.strip()]
-        marked_block = any(_starts_entry(ln) for ln in lines)
+        bullets = _list_bullets(lines) if len(lines) > 1 else _BULLET_CHARS
+        starts = [_starts_entry(ln, bullets) for ln in lines]
+        # Numbers or bullets mark the block when the first line has one, when it starts at "1."
+        # or a bullet under a heading, or when many lines have one: a wrapped "239. https://…"
+        # in an author-date list is not a numbered list.
+        first_marked = starts.index(True) if any(starts) else None
+        marked_block = first_marked is not None and (
+            first_marked == 0 or sum(starts) >= max(2, len(lines) // 10)
+            or (first_marked <= 2 and _strip_marker(lines[first_marked])[1] in ("1", None)))
         first = True
-        for line in lines:
-            marked = _starts_entry(line)
+        for line, marked in zip(lines, starts, strict=True):
+            marked = marked and marked_block
+            number = _strip_marker(line)[1] if marked else None
+            cut = len(line) - len(_strip_marker(line)[0]) if marked else 0
+            bare = re.match(r"(\d{1,4})\s+(?=\S)", line)
+            if not marked and bare and int(bare.group(1)) == last_number + 1 and last_number:
+                marked, number, cut = True, bare.group(1), bare.end()
+            if marked and number and entries and int(number) != last_number + 1:
+                # "18." after reference 60 is the day of a date broken off the line above, "5."
+                # after "Journal of …," a volume
+                prev = "\n".join(entries[-1][0])
+                if _HANGING.search(prev) or (number != "1" and last_number and (
+                        not _looks_complete(prev) or _only_adds_a_note(prev, line))):
+                    marked, number, cut = False, None, 0
             if not first and not marked:
-                prev_lines, _, prev_marked = entries[-1]
+                prev_lines, _, prev_marked, _ = entries[-1]
                 prev = "\n".join(prev_lines)
                 if _is_identifier(prev):
                     continues = False  # a PMID or DOI list: one identifier a line
-                elif _LINK_LINE.match(line) or (_BROKEN_LINK.search(prev)
-                                                and _LINK_REST.match(line)):
+                elif _cannot_start(line, marked_block) or (_BROKEN_LINK.search(prev)
+                                                           and _LINK_REST.match(line)):
                     continues = True  # "doi: 10…" under its reference, a DOI broken in two
-                elif re.match(r"[.,;:)\]/]|(?:and|&)\s", line):
-                    continues = True  # no reference starts with punctuation or "and"
-                elif _is_heading(prev):
-                    continues = False  # "References:" stands alone
-                elif _HANGING.search(prev):
+                elif _is_heading(prev) and (_HEADING_WORDS.search(prev) or prev.endswith(":")
+                                            or _AUTHOR_START.match(line)):
+                    # "References:" stands alone; "Alzheimer's Disease Collaborative" + "Group.
+                    # (1995). …" and "Lee, J., Yu," + "K. (2020)" go on
+                    continues = False
+                elif _HANGING.search(prev) or _unclosed(prev):
                     continues = True  # "514-" + "23.", "Eur J Cancer," + "37, 1014-9."
                 elif marked_block and prev_marked:
-                    continues = not _looks_complete(prev)
+                    # In a numbered list an unmarked line starting with no capital ("2(Suppl
+                    # 2):e001…" after "2022;38Suppl") carries on the reference above.
+                    continues = (not _looks_complete(prev) or _only_adds_a_note(prev, line)
+                                 or (not line[:1].isupper() and not _is_url(line)
+                                     and _looks_complete(f"{prev}\n{line}", True)))
+                elif (_is_identifier(line) and not re.fullmatch(r"\d{1,5}\.?", line)) or (
+                        _starts_with_author(line) and prev.rstrip()[-1:] in ".)"
+                        and not (_SOURCE_START.match(line) and not _looks_complete(prev))):
+                    continues = False
                 else:
-                    continues = not (
-                        _looks_complete(prev)
-                        or (_is_identifier(line) and not re.fullmatch(r"\d{1,5}\.?", line))
-                        or (_AUTHOR_START.match(line) and prev.rstrip()[-1:] in ".)")
-                    )
+                    continues = not _looks_complete(prev) or _only_adds_a_note(prev, line)
                 if continues:
                     prev_lines.append(line)
                     continue
             first = False
-            entries.append(([line], _strip_marker(line)[1] if marked else None, marked))
-    return [("\n".join(lines), number) for lines, number, _ in entries]
+            if number is not None and number.isdigit():
+                last_number = int(number)
+            entries.append(([line], number, marked, cut))
+    out = []
+    for lines, number, _, cut in entries:
+        entry = "\n".join(lines)
+        out.append((entry, number, entry[cut:]))
+    return out
+
+
+_LINK_WORDS = ("https://", "http://", "doi:", "doi.org/")
+
+
+def _broken_word(out: str, line: str) -> bool:
+    """"htt" + "ps://doi.org/…", "d" + "oi:10…": a link's lead-in cut by a line break."""
+    for word in _LINK_WORDS:
+        for k in range(1, len(word)):
+            if (line.lower().startswith(word[k:]) and out.lower().endswith(word[:k])
+                    and not out[-k - 1: -k].isalnum()):
+                return True
+    return False
 
 
 def _join_lines(entry: str) -> str:
     """Lines of one entry as one text; "514-" + "23", "neuro-" + "endocrine" and the two halves
-    of a broken DOI join tight."""
+    of a broken DOI or URL ("htt" + "ps://doi.org/…") join tight."""
     out = ""
     for line in entry.split("\n"):
         line = line.strip()
@@ -661,6 +852,7 @@ def _join_lines(entry: str) -> str:
             (out[-1] in "-" + _DASHES and line[:1].isalnum())
             or re.match(r"[.,;:)\]/]", line)
             or (_BROKEN_LINK.search(out) and _LINK_REST.match(line))
+            or _broken_word(out, line)
         ):
             out += line
         else:
@@ -671,9 +863,9 @@ def _join_lines(entry: str) -> str:
 def parse_reference_list(text: str) -> list[Citation]:
     """A pasted reference list → one Citation per entry, unreadable ones as kind='unparsed'."""
     citations = []
-    for position, (entry, number) in enumerate(_entries(text), start=1):
+    for position, (entry, number, body) in enumerate(_entries(text), start=1):
         key = number if number is not None else str(position)
-        citation = parse_reference(_join_lines(entry), key, position)
+        citation = parse_reference(_join_lines(body), key, position)
         # raw keeps the entry exactly as given, line breaks included
         citations.append(replace(citation, raw=entry))
     return citations
@@ -695,8 +887,12 @@ def _year_of(value) -> int | None:
     return int(m.group(0)) if m else None
 
 
-def _is_meeting_abstract(issue: str | None, pages: str | None, *notes: str | None) -> str | None:
-    """A structured record of a meeting abstract: returns the abstract number, else None."""
+def _is_meeting_abstract(issue: str | None, pages: str | None, *notes: str | None,
+                         typed: bool = False) -> str | None:
+    """A structured record of a meeting abstract: returns the abstract number, else None.
+
+    typed: the record's type already says abstract or conference paper.
+    """
     for note in notes:
         if note:
             m = _ABSTRACT.search(str(note))
@@ -705,9 +901,11 @@ def _is_meeting_abstract(issue: str | None, pages: str | None, *notes: str | Non
     if pages and re.search(r"abstr", pages, re.I):
         m = re.search(r"(\w*\d+\w*)", pages)
         return m.group(1) if m else None
-    if issue and re.search(r"suppl", issue, re.I) and pages:
+    # JCO's "15_suppl" with pages "4030-4030": an issue's meeting supplement, one abstract. A
+    # supplement of its own ("Suppl 2", "S3") holds articles, often on a single page ("S172").
+    if (typed or (issue and re.search(r"\d\s*[_ ]?\s*suppl", issue, re.I))) and pages:
         start, _, end = re.sub(r"\s*[-\u2013]\s*", "-", pages).partition("-")
-        if not end or end == start:  # JCO's "15_suppl", pages "4030-4030": one abstract
+        if not end or end == start:
             return start
     return None
 
@@ -737,7 +935,7 @@ def _structured(key: str, raw: str, position: int, *, authors: Iterable[str], et
     pages = re.sub(r"-{2,}", "-", _spaces(str(pages)).translate(_NORMALISE)) if pages else None
     abstract_number = _is_meeting_abstract(issue, pages, *notes)
     if not abstract_number and re.search(r"abst|conf|meeting|cpaper", type_hint, re.I):
-        abstract_number = _is_meeting_abstract(issue or "suppl", pages)
+        abstract_number = _is_meeting_abstract(issue, pages, typed=True)
     page_text, first_page = _pages(pages)
     kind = "article"
     if abstract_number:
@@ -864,6 +1062,9 @@ def parse_bibtex(text: str) -> list[Citation]:
                     groups.append(_latex_to_text(stripped))  # {RADIANT-3 Study Group}
                 elif stripped.lower() == "others":
                     et_al = True
+                elif m := re.fullmatch(r"([^,{}]+?)\s+\{([^{}]+)\}", stripped):
+                    # "R. E. {Curiel Cid}": the braced run is the whole surname
+                    authors.append(_latex_to_text(f"{m.group(2)}, {m.group(1)}"))
                 else:
                     authors.append(_latex_to_text(stripped))
         citations.append(_structured(
@@ -935,6 +1136,11 @@ def _ris_pmid(record: dict) -> str | None:
     for value in (record.get("accession_number"), record.get("custom1")):
         if value and re.fullmatch(r"\s*\d{1,8}\s*", str(value)):
             return str(value).strip()
+    # EndNote and RefWorks put it in a note: "N1  - PMID: 21306238"
+    for note in (*record.get("notes", []), record.get("note")):
+        m = _PMID_IN_TEXT.search(str(note or ""))
+        if m:
+            return m.group(1)
     return None
 
 
