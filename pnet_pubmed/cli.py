@@ -247,6 +247,7 @@ def _csv(rows: list[dict], columns) -> str:
 
 # The command modules import the helpers above, so they are attached last.
 from .cli_extra import report, sql  # noqa: E402
+from .cli_search import export, mesh, search  # noqa: E402
 
-main.add_command(sql)
-main.add_command(report)
+for command in (search, mesh, export, sql, report):
+    main.add_command(command)

@@ -105,6 +105,10 @@ class Store:
         # Functions called inside save_articles' transaction after all rows are written, e.g. to
         # index the articles for full-text search. Subclasses may override after_save_articles.
         self.article_hooks: list[ArticleHook] = []
+        # The full-text index follows every save, in the same transaction.
+        from .search import index_hook
+
+        self.article_hooks.append(index_hook)
         try:
             self.engine = self._sqlite_engine() if self.dialect == "sqlite" else self._pg_engine()
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as e:

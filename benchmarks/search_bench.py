@@ -1,0 +1,153 @@
+"""Search latency on generated databases of 10k and 100k articles: p50/p95 for 20 queries.
+
+Usage: python benchmarks/search_bench.py [--sizes 10000 100000] [--runs 30]
+                                         [--pg-url postgresql+psycopg://postgres@127.0.0.1/test]
+                                         [--dir /tmp/pnet-bench] [--reuse]
+
+Builds each database with benchmarks/make_articles.py (SQLite files in --dir; on PostgreSQL one
+schema per size, ANALYZEd as autovacuum would), then runs every query once to warm up and --runs
+times more through pnet_pubmed.store.search.search on one read-only connection, and prints per
+query the hits and p50/p95 latency in ms, the same over all queries, the database size and the
+ingest rate. Timings include the whole search call: ranking, filters, cited-by keys and snippets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import sqlalchemy as sa  # noqa: E402
+from make_articles import build  # noqa: E402
+
+from pnet_pubmed.store import Store  # noqa: E402
+from pnet_pubmed.store.search import search  # noqa: E402
+
+# What a reader of a PNET review asks: drugs, phrases, prefixes, boolean logic, filters.
+QUERIES: list[tuple[str, str | None, dict]] = [
+    ("word", "everolimus", {}),
+    ("phrase", '"somatostatin analogues"', {}),
+    ("prefix", "insulin*", {}),
+    ("OR", "octreotide OR lanreotide", {}),
+    ("NOT", "neuroendocrine NOT carcinoid", {}),
+    ("boolean + parentheses", "(sunitinib OR everolimus) AND survival", {}),
+    ("hyphenated phrase", '"progression-free survival"', {}),
+    ("very common word", "patients", {}),
+    ("prefix + words", "pancrea* neuroendocrine tumors", {}),
+    ("word + years", "treatment", {"year": (2009, 2015)}),
+    ("word + type", "somatostatin", {"publication_type": "Review"}),
+    ("word + MeSH", "carcinoid", {"mesh": ["Humans"]}),
+    ("MeSH major only", None, {"mesh": ["Pancreatic Neoplasms"], "major": True}),
+    ("MeSH/qualifier", None, {"mesh": ["Lung Neoplasms"], "qualifier": "drug therapy"}),
+    ("author", None, {"author": "Wang"}),
+    ("journal", None, {"journal": "J Clin Oncol"}),
+    ("years + type", None, {"year": (2020, 2025), "publication_type": "Journal Article"}),
+    ("collection + MeSH", None, {"collection": "bench", "mesh": ["Humans"]}),
+    ("long phrase", '"peptide receptor radionuclide therapy"', {}),
+    ("common words AND", "risk factors mortality", {}),
+]
+
+
+def _size(store: Store, url: str) -> int:
+    if store.dialect == "sqlite":
+        path = Path(sa.make_url(url).database)
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    with store.engine.connect() as conn:
+        return int(conn.exec_driver_sql(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm')"
+        ).scalar() or 0)
+
+
+def _pg_url(base: str, schema: str, fresh: bool) -> str:
+    admin = sa.create_engine(base, poolclass=sa.pool.NullPool)
+    with admin.begin() as conn:
+        if fresh:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    admin.dispose()
+    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1]
+
+
+def run(url: str, runs: int) -> tuple[list[dict], list[float]]:
+    store = Store(url)
+    rows, everything = [], []
+    with store.read_only_connection() as conn:
+        for label, query, filters in QUERIES:
+            hits = search(conn, query, **filters)  # warm-up
+            times = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                search(conn, query, **filters)
+                times.append((time.perf_counter() - started) * 1000)
+            everything += times
+            shown = (query or "") + "".join(f" --{k}={v}" for k, v in filters.items())
+            rows.append({"label": label, "query": shown.strip(), "hits": len(hits),
+                         "p50": _percentile(times, 50), "p95": _percentile(times, 95)})
+    store.close()
+    return rows, everything
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--pg-url", help="also benchmark PostgreSQL at this URL")
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/pnet-bench"))
+    parser.add_argument("--reuse", action="store_true", help="keep databases already built")
+    parser.add_argument("--sqlite", action=argparse.BooleanOptionalAction, default=True)
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+
+    targets = []
+    for n in args.sizes:
+        if args.sqlite:
+            path = args.dir / f"articles-{n}.sqlite"
+            if not args.reuse:
+                for p in args.dir.glob(path.name + "*"):
+                    p.unlink()
+            targets.append(("sqlite", n, f"sqlite:///{path}", not path.exists()))
+        if args.pg_url:
+            schema = f"pnet_bench_{n}"
+            fresh = not args.reuse
+            url = _pg_url(args.pg_url, schema, fresh)
+            with Store(url).engine.connect() as conn:
+                exists = sa.inspect(conn).has_table("articles")
+            targets.append(("postgresql", n, url, fresh or not exists))
+
+    for backend, n, url, needs_build in targets:
+        print(f"\n## {backend}, {n:,} articles", flush=True)
+        if needs_build:
+            stats = build(url, n, log=lambda s: print(s, file=sys.stderr, flush=True))
+            print(f"ingest: {stats['articles_per_s']:.0f} articles/s "
+                  f"({stats['seconds']:.0f} s, save_articles in batches of 1000, index included)")
+        store = Store(url)
+        if backend == "postgresql":
+            # Autovacuum would do this on a server left to itself; this test machine has it off.
+            with store.engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
+        print(f"database size: {_size(store, url) / 1e6:.0f} MB")
+        store.close()
+        rows, everything = run(url, args.runs)
+        print("\n| query | hits | p50 ms | p95 ms |\n|---|---:|---:|---:|")
+        for r in rows:
+            print(f"| {r['label']}: `{r['query']}` | {r['hits']} | {r['p50']:.1f} "
+                  f"| {r['p95']:.1f} |")
+        print(f"| **all {len(rows)} queries** | | **{_percentile(everything, 50):.1f}** "
+              f"| **{_percentile(everything, 95):.1f}** |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""The search, mesh and export commands; pnet_pubmed.cli adds them to its main group."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+
+import click
+
+from .cli import _csv, _errors_as_one_line, _store, _table
+from .config import Settings
+
+SEARCH_COLUMNS = ("pmid", "year", "journal", "score", "cited_by", "title")
+CSV_SEARCH_COLUMNS = ("pmid", "year", "journal", "score", "cited_by", "doi", "title", "snippet")
+MESH_COLUMNS = ("descriptor", "ui", "articles", "major_articles")
+FORMATS = ("table", "json", "csv")
+
+
+@click.command()
+@click.argument("query", nargs=-1)
+@click.option("--mesh", "mesh", multiple=True, metavar="TERM",
+              help="MeSH descriptor name or UI; repeat to require several.")
+@click.option("--major", is_flag=True, help="Only where the --mesh/--qualifier heading is major.")
+@click.option("--qualifier", metavar="Q", help="MeSH qualifier name or UI, e.g. 'drug therapy'.")
+@click.option("--author", metavar="NAME", help="Author: 'Yao', 'Yao JC', a group name.")
+@click.option("--journal", metavar="J", help="Journal abbreviation, title or ISSN.")
+@click.option("--year", metavar="FROM:TO", help="Publication year or range: 2011, 2009:, :2015.")
+@click.option("--type", "publication_type", metavar="PUBLICATION_TYPE",
+              help="PubMed publication type, e.g. 'Randomized Controlled Trial'.")
+@click.option("--collection", "-c", metavar="NAME", help="Only articles this collection cites.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.pass_obj
+@_errors_as_one_line
+def search(settings: Settings, query, mesh, major, qualifier, author, journal, year,
+           publication_type, collection, limit, fmt):
+    """Stored articles matching QUERY and the filters, best first.
+
+    QUERY searches title, abstract, MeSH terms and keywords, ignoring case and accents:
+    words (all must match), "exact phrases", prefix* , AND / OR / NOT (upper case) and
+    parentheses, e.g.  everolimus OR sunitinib   '"somatostatin analogues" NOT octreotide'.
+    Without QUERY, the filters alone select articles, newest first.
+    """
+    from .store.search import RANK_POOL, parse_year_range
+    from .store.search import search as run_search
+
+    text = " ".join(query) or None
+    if text is None and not (mesh or qualifier or author or journal or year
+                             or publication_type or collection):
+        raise click.UsageError("give a QUERY or at least one filter (see --help)")
+    bold = fmt == "table" and sys.stdout.isatty()
+    marks = ("\x1b[1m", "\x1b[0m") if bold else ("[", "]")
+    hits = run_search(
+        _store(settings), text, mesh=mesh, major=major, qualifier=qualifier, author=author,
+        journal=journal, year=parse_year_range(year), publication_type=publication_type,
+        collection=collection, limit=limit, highlight=marks,
+    )
+    rows = [h.as_dict() for h in hits]
+    if hits.capped:
+        click.echo(f"note: more than {RANK_POOL:,} articles match; the {RANK_POOL:,} stored last "
+                   "were ranked. Add words or filters to narrow the search.", err=True)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        click.echo(_csv(rows, CSV_SEARCH_COLUMNS), nl=False)
+    elif not rows:
+        click.echo("no matching articles", err=True)
+    else:
+        click.echo(_search_table(rows))
+
+
+def _search_table(rows: list[dict]) -> str:
+    """One line per hit as a table, and its highlighted snippet indented below it."""
+    table = _table(rows, SEARCH_COLUMNS, widths={"journal": 24, "title": 70, "cited_by": 16})
+    lines = table.splitlines()
+    out = lines[:2]
+    for row, line in zip(rows, lines[2:], strict=True):
+        out.append(line)
+        if row["snippet"]:
+            out.append(textwrap.fill(row["snippet"], width=100, initial_indent="    ",
+                                     subsequent_indent="    "))
+    return "\n".join(out)
+
+
+@click.command()
+@click.option("--collection", "-c", metavar="NAME", help="Collection [default: every article].")
+@click.option("--major", is_flag=True, help="Only descriptors that are a major topic somewhere.")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.pass_obj
+@_errors_as_one_line
+def mesh(settings: Settings, collection, major, top, fmt):
+    """The MeSH profile of a collection: each descriptor, its articles and major-topic articles."""
+    from .store.search import mesh_profile
+
+    rows = mesh_profile(_store(settings), collection=collection, major=major, top=top)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        click.echo(_csv(rows, MESH_COLUMNS), nl=False)
+    elif not rows:
+        click.echo("no MeSH headings among these articles", err=True)
+    else:
+        click.echo(_table(rows, MESH_COLUMNS, widths={"descriptor": 60}))
+
+
+@click.command()
+@click.option("--collection", "-c", metavar="NAME", help="Collection [default: all of them].")
+@click.option("--format", "fmt", type=click.Choice(["bibtex", "ris", "csljson", "csv"]),
+              required=True, help="bibtex, ris, csljson (CSL-JSON) or csv.")
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
+              help="File to write [default: standard output].")
+@click.pass_obj
+@_errors_as_one_line
+def export(settings: Settings, collection, fmt, output):
+    """Every matched reference with its PubMed record: PMID, DOI, abstract, MeSH and more."""
+    from .export import records, write
+
+    store = _store(settings)
+    recs = records(store, collection)
+    output.write(write(recs, fmt))
+    if output is not sys.stdout and getattr(output, "name", "-") != "<stdout>":
+        click.echo(f"{len(recs)} references written to {output.name}", err=True)
