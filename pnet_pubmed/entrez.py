@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from Bio import Entrez
@@ -276,7 +276,8 @@ class EntrezClient:
                 else:
                     response = self.session.get(url, params=payload, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                last_problem = f"{type(exc).__name__}"
+                host = urlsplit(url).netloc
+                last_problem = f"{type(exc).__name__}: no answer from {host}"
                 self.stats.failures[type(exc).__name__] += 1
                 self._backoff(attempt, None, attempts)
                 continue
