@@ -405,6 +405,8 @@ class MatchRun:
 
 
 Progress = Callable[[str, int], None]
+# More hits than this for a group of per-citation queries means one of them went broad.
+MAX_CANDIDATES = 2000
 
 
 def _ecitmatch_pmid(answer: str) -> tuple[str | None, str]:
@@ -431,11 +433,26 @@ class Matcher:
     def search(self, citations: Sequence[Citation]) -> set[str]:
         queries = [q for q in (fallback_query(c) for c in citations) if q]
         ids: set[str] = set()
-        for term in combine_queries(queries, self.client.settings.esearch_batch):
-            _, found = self.client.esearch(term)
-            ids.update(found)
+        size = self.client.settings.esearch_batch
+        for start in range(0, len(queries), size):
+            ids.update(self._search_group(queries[start : start + size]))
         self.progress("searched", len(citations))
         return ids
+
+    def _search_group(self, queries: list[str]) -> set[str]:
+        """One ESearch for the group; halves of it when the answer is implausibly large.
+
+        PubMed drops a term it does not know and searches with the rest, so one citation's
+        query can turn broad and flood the union; halving finds it and leaves it out.
+        """
+        count, found = self.client.esearch(combine_queries(queries, len(queries))[0],
+                                           retmax=MAX_CANDIDATES)
+        if count <= MAX_CANDIDATES:
+            return set(found)
+        if len(queries) == 1:
+            return set()  # too broad to tell anything: the citation goes on without it
+        middle = len(queries) // 2
+        return self._search_group(queries[:middle]) | self._search_group(queries[middle:])
 
     def run(self, citations: Sequence[Citation]) -> MatchRun:
         run = MatchRun()

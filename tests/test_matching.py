@@ -181,3 +181,31 @@ def test_supplement_volumes_compare_by_their_number():
     assert verify(c, r).accepted
     assert verify(c, record(volume="82Suppl 3", start_page="67", pages="67-70")).accepted
     assert not verify(c, record(volume="83 Suppl 3", start_page="67", pages="67-70")).accepted
+
+
+class _FakeClient:
+    """ESearch only: counts per query, one of them broad, as when PubMed drops a term."""
+
+    def __init__(self, broad: str):
+        from pnet_pubmed.config import Settings
+
+        self.settings = Settings(esearch_batch=8)
+        self.broad = broad
+        self.terms: list[str] = []
+
+    def esearch(self, term: str, retmax: int = 10000):
+        self.terms.append(term)
+        if self.broad in term:
+            return 50000, [str(i) for i in range(1, retmax + 1)]
+        return 1, [str(10**7 + len(self.terms))]
+
+
+def test_a_broad_query_is_isolated_and_left_out():
+    from pnet_pubmed.matching import Matcher
+
+    citations = [cite(key=str(i), title=f"Unusual word{i} tumour study trial") for i in range(8)]
+    client = _FakeClient("word5")
+    found = Matcher(client).search(citations)
+    assert len(found) < 20  # the 50000-hit query contributed nothing
+    assert len(client.terms) <= 1 + 2 * 3  # halving: at most log2(8) levels of two requests
+    assert any("word5" in t and t.count("[1au]") == 1 for t in client.terms)
