@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from importlib import resources
+
+from .text import strip_diacritics
 
 __all__ = ["fold", "learn", "to_nlm_abbreviation"]
 
@@ -16,8 +17,7 @@ _loose: dict[str, str | None] = {}  # folded shortened titles → MedlineTA, Non
 
 def fold(name: str) -> str:
     """Case, accents, punctuation, '&'/'and' and a leading 'The' do not tell journals apart."""
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = strip_diacritics(name).casefold()
     text = text.replace("&", " and ")
     words = re.sub(r"[^\w]+", " ", text).split()
     if words and words[0] == "the":

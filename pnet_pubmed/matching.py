@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -11,11 +10,10 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from .journals import to_nlm_abbreviation
+from .text import strip_diacritics
 from .values import Article, Citation, Match
 
 # -- text normalisation ------------------------------------------------------------------------
-_FOLD_EXTRA = str.maketrans({"ø": "o", "Ø": "O", "ß": "ss", "æ": "ae", "Æ": "AE", "đ": "d",
-                             "ł": "l", "Ł": "L", "œ": "oe", "ı": "i"})
 STOPWORDS = frozenset(
     """a an and are as at be but by for from in into is it its of on or the their this to
     with without versus vs via after before between during among than that these those which
@@ -26,9 +24,7 @@ STOPWORDS = frozenset(
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower case, no diacritics, punctuation to spaces, single spaces: the form we compare."""
-    text = unicodedata.normalize("NFKD", text.translate(_FOLD_EXTRA))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = re.sub(r"[^0-9a-z]+", " ", text)
+    text = re.sub(r"[^0-9a-z]+", " ", strip_diacritics(text).lower())
     return text.strip()
 
 
