@@ -91,42 +91,45 @@ def link(
     started = time.perf_counter()
 
     store = Store(settings.db_url)
-    store.upgrade()
-    # Journals met in earlier runs map full names to NLM abbreviations for ECitMatch.
-    for title, iso, medline_ta in store.journal_names():
-        learn(title, iso, medline_ta)
-    store.collection_id(collection, source=str(path))
-    store.save_citations(collection, citations)
+    try:
+        store.upgrade()
+        # Journals met in earlier runs map full names to NLM abbreviations for ECitMatch.
+        for title, iso, medline_ta in store.journal_names():
+            learn(title, iso, medline_ta)
+        store.collection_id(collection, source=str(path))
+        store.save_citations(collection, citations)
 
-    stats = RequestStats()
-    report = progress or (lambda stage, n: None)
-    report("start", len(citations))
-    stored = 0
-    with EntrezClient(settings, stats) as client:
-        matcher = Matcher(client, progress=report)
-        for batch in _batches(citations, batch_size):
-            try:
-                run = matcher.run(batch)
-            except NotCachedError:
-                pending = [Match(c.key, "pending", reason="offline: answer not in the cache")
-                           for c in batch]
-                store.save_matches(collection, pending)
+        stats = RequestStats()
+        report = progress or (lambda stage, n: None)
+        report("start", len(citations))
+        stored = 0
+        with EntrezClient(settings, stats) as client:
+            matcher = Matcher(client, progress=report)
+            for batch in _batches(citations, batch_size):
+                try:
+                    run = matcher.run(batch)
+                except NotCachedError:
+                    pending = [Match(c.key, "pending", reason="offline: answer not in the cache")
+                               for c in batch]
+                    store.save_matches(collection, pending)
+                    report("batch", len(batch))
+                    continue
+                except EntrezError as exc:
+                    done = status_counts(store, collection).get("matched", 0)
+                    raise LinkError(f"{exc}; {done} matched references are stored, "
+                                    "run link again to resume") from exc
+                # Records first, then the links to them: an interruption leaves no dangling link.
+                stored += store.save_articles(run.matched_articles())
+                for article in run.articles.values():
+                    learn(article.journal_title, article.iso_abbreviation, article.medline_ta)
+                store.save_matches(collection, [run.matches[c.key] for c in batch])
                 report("batch", len(batch))
-                continue
-            except EntrezError as exc:
-                done = status_counts(store, collection).get("matched", 0)
-                raise LinkError(f"{exc}; {done} matched references are stored, "
-                                "run link again to resume") from exc
-            # Records first, then the links to them: an interruption never leaves a dangling link.
-            stored += store.save_articles(run.matched_articles())
-            for article in run.articles.values():
-                learn(article.journal_title, article.iso_abbreviation, article.medline_ta)
-            store.save_matches(collection, [run.matches[c.key] for c in batch])
-            report("batch", len(batch))
 
-    counts = status_counts(store, collection)
-    return LinkSummary(collection, len(citations), counts, stats,
-                       time.perf_counter() - started, stored)
+        counts = status_counts(store, collection)
+        return LinkSummary(collection, len(citations), counts, stats,
+                           time.perf_counter() - started, stored)
+    finally:
+        store.close()
 
 
 def status_counts(store: Store, collection: str) -> dict[str, int]:
