@@ -236,6 +236,18 @@ def _table(rows: list[dict], columns, widths: dict | None = None) -> str:
     return "\n".join(out)
 
 
+def _emit(rows: list[dict], fmt: str, columns, table, empty: str) -> None:
+    """Rows as JSON, CSV or a table (`table(rows)`); an empty result says so on stderr."""
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        click.echo(_csv(rows, columns), nl=False)
+    elif not rows:
+        click.echo(empty, err=True)
+    else:
+        click.echo(table(rows))
+
+
 def _csv(rows: list[dict], columns) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import textwrap
 
 import click
 
-from .cli import _csv, _errors_as_one_line, _store, _table
+from .cli import _emit, _errors_as_one_line, _store, _table
 from .config import Settings
 
 SEARCH_COLUMNS = ("pmid", "year", "journal", "score", "cited_by", "title")
@@ -60,14 +59,7 @@ def search(settings: Settings, query, mesh, major, qualifier, author, journal, y
     if hits.capped:
         click.echo(f"note: more than {RANK_POOL:,} articles match; the {RANK_POOL:,} stored last "
                    "were ranked. Add words or filters to narrow the search.", err=True)
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-    elif fmt == "csv":
-        click.echo(_csv(rows, CSV_SEARCH_COLUMNS), nl=False)
-    elif not rows:
-        click.echo("no matching articles", err=True)
-    else:
-        click.echo(_search_table(rows))
+    _emit(rows, fmt, CSV_SEARCH_COLUMNS, _search_table, "no matching articles")
 
 
 def _search_table(rows: list[dict]) -> str:
@@ -95,14 +87,9 @@ def mesh(settings: Settings, collection, major, top, fmt):
     from .store.search import mesh_profile
 
     rows = mesh_profile(_store(settings), collection=collection, major=major, top=top)
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-    elif fmt == "csv":
-        click.echo(_csv(rows, MESH_COLUMNS), nl=False)
-    elif not rows:
-        click.echo("no MeSH headings among these articles", err=True)
-    else:
-        click.echo(_table(rows, MESH_COLUMNS, widths={"descriptor": 60}))
+    _emit(rows, fmt, MESH_COLUMNS,
+          lambda rs: _table(rs, MESH_COLUMNS, widths={"descriptor": 60}),
+          "no MeSH headings among these articles")
 
 
 @click.command()

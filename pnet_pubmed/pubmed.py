@@ -368,6 +368,14 @@ def _year_of(date: Any) -> int | None:
     return int(m[1]) if m else None
 
 
+def _pages(pagination: dict) -> tuple[str | None, str | None, str | None]:
+    """MedlinePgn with its first and last page; derived from MedlinePgn when not given."""
+    pages = _opt(pagination.get("MedlinePgn"))
+    if pagination.get("StartPage") is not None:
+        return pages, _opt(pagination["StartPage"]), _opt(pagination.get("EndPage"))
+    return (pages, *_page_range(pages))
+
+
 def _page_range(medline_pgn: str | None) -> tuple[str | None, str | None]:
     """First page and last page of a MedlinePgn, the last expanded: "514-23" gives 514 and 523."""
     if not medline_pgn:
@@ -487,11 +495,7 @@ def _to_article(record: Any) -> Article:
     if year is None:
         year = _history_year(data.get("History"), "pubmed")
 
-    pages = _opt(pagination.get("MedlinePgn"))
-    if pagination.get("StartPage") is not None:
-        start_page, end_page = _opt(pagination["StartPage"]), _opt(pagination.get("EndPage"))
-    else:
-        start_page, end_page = _page_range(pages)
+    pages, start_page, end_page = _pages(pagination)
 
     extra = {}
     if art.get("VernacularTitle") is not None:
@@ -575,11 +579,7 @@ def _book_to_article(record: Any) -> Article:
     year = _year_of(book.get("PubDate"))
     if year is None:
         year = _history_year(data.get("History"), "pubmed")
-    pages = _opt(pagination.get("MedlinePgn"))
-    if pagination.get("StartPage") is not None:
-        start_page, end_page = _opt(pagination["StartPage"]), _opt(pagination.get("EndPage"))
-    else:
-        start_page, end_page = _page_range(pages)
+    pages, start_page, end_page = _pages(pagination)
 
     extra: dict[str, Any] = {"book_title": book_title}
     publisher = (book.get("Publisher") or {}).get("PublisherName")
