@@ -57,9 +57,9 @@ _MONTH = r"[A-Za-z]{3,9}\.?(?:\s+\d{1,2})?"
 
 _MARKER = re.compile(
     r"""^\s*(?:
-        \[\s*(?P<n1>\d{1,4})\s*\]\s*            # [12]
+        \[\s*(?P<n1>\d{1,6})\s*\]\s*            # [12]
       | \(\s*(?P<n2>\d{1,3})\s*\)\s+            # (12), not "(2005) 'Title'" of a broken line
-      | (?P<n3>\d{1,3})\s*[.):](?=\s|$)\s*      # 12.  12)  12:
+      | (?P<n3>\d{1,6})\s*[.):](?=\s|$)\s*      # 12.  12)  12:  (1000. only in sequence)
       | [\u2022\u2023\u2043\u2219\u25aa\u25cf\u25e6\u00b7*+>-]\s+  # bullets
     )""",
     re.X,
@@ -440,11 +440,18 @@ class _Text:
         return found
 
 
-def _strip_marker(text: str) -> tuple[str, str | None]:
-    """'12. Yao JC…' → ('Yao JC…', '12'); bullets give no number; no marker → (text, None)."""
+def _strip_marker(text: str, long_ok: bool = False) -> tuple[str, str | None]:
+    """'12. Yao JC…' → ('Yao JC…', '12'); bullets give no number; no marker → (text, None).
+
+    A number of four digits or more ("1000.", "2005.") is a marker only where the list's
+    sequence says so (long_ok, see _entries): alone it is as likely a year.
+    """
     m = _MARKER.match(text)
     if m and m.end() < len(text):
-        return text[m.end():], m.group("n1") or m.group("n2") or m.group("n3")
+        number = m.group("n1") or m.group("n2") or m.group("n3")
+        if number and len(number) > 3 and not long_ok:
+            return text, None
+        return text[m.end():], number
     # "12 Yao JC, …": a bare number counts only before an author, since a broken line may
     # start with one ("148 patients …").
     m = re.match(r"^\s*(\d{1,3})\s+", text)
@@ -686,7 +693,7 @@ _BULLET = re.compile(rf"^\s*[{_BULLET_CHARS}]\s")
 
 def _starts_entry(line: str, bullets: str = "") -> bool:
     """A numbered line, or one led by a bullet the list uses (see _list_bullets)."""
-    if _strip_marker(line)[1] is not None:
+    if _strip_marker(line, long_ok=True)[1] is not None:
         return True
     m = _BULLET.match(line)
     return bool(m) and line.lstrip()[0] in bullets
@@ -751,6 +758,11 @@ def _cannot_start(line: str, marked_block: bool) -> bool:
     return line[:1].islower() and not _AUTHOR_START.match(line)
 
 
+# An entry never grows beyond this: past it, the next line starts a new one.
+MAX_ENTRY_LINES = 16
+MAX_ENTRY_CHARS = 3000
+
+
 def _entries(text: str) -> list[tuple[str, str | None, str | None]]:
     """Split a list into (entry text, printed number, entry text without its marker) triples.
 
@@ -776,8 +788,10 @@ def _entries(text: str) -> list[tuple[str, str | None, str | None]]:
         first = True
         for line, marked in zip(lines, starts, strict=True):
             marked = marked and marked_block
-            number = _strip_marker(line)[1] if marked else None
-            cut = len(line) - len(_strip_marker(line)[0]) if marked else 0
+            rest, number = _strip_marker(line, long_ok=True) if marked else (line, None)
+            if number and len(number) > 3 and int(number) != last_number + 1:
+                marked, rest, number = False, line, None  # "2005. Title…" broken off a line
+            cut = len(line) - len(rest) if marked else 0
             bare = re.match(r"(\d{1,4})\s+(?=\S)", line)
             if not marked and bare and int(bare.group(1)) == last_number + 1 and last_number:
                 marked, number, cut = True, bare.group(1), bare.end()
@@ -791,7 +805,11 @@ def _entries(text: str) -> list[tuple[str, str | None, str | None]]:
             if not first and not marked:
                 prev_lines, _, prev_marked, _ = entries[-1]
                 prev = "\n".join(prev_lines)
-                if _is_identifier(prev):
+                if len(prev_lines) >= MAX_ENTRY_LINES or len(prev) >= MAX_ENTRY_CHARS:
+                    # No reference runs this long: a new one starts, and the work per line
+                    # stays bounded, so a list of any length splits in linear time.
+                    continues = False
+                elif _is_identifier(prev):
                     continues = False  # a PMID or DOI list: one identifier a line
                 elif _cannot_start(line, marked_block) or (_BROKEN_LINK.search(prev)
                                                            and _LINK_REST.match(line)):

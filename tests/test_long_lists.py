@@ -1,0 +1,65 @@
+"""Long reference lists: numbers past 999 start entries, and splitting stays linear."""
+
+from __future__ import annotations
+
+from pnet_pubmed import citations
+from pnet_pubmed.citations import parse_reference_list
+
+LINE = "{n}. {name} A, Other B. A study number {n} of something. J Test. 2001;{v}:{p}-9."
+
+
+def _numbered(count: int) -> str:
+    return "\n".join(LINE.format(n=n, name=_name(n), v=n % 90 + 1, p=n % 500 + 10)
+                     for n in range(1, count + 1))
+
+
+def _name(n: int) -> str:
+    return "".join("Bcdfghjklm"[int(d)] for d in str(n)).capitalize() + "son"
+
+
+def test_numbers_past_999_start_new_references():
+    cits = parse_reference_list(_numbered(1205))
+    assert len(cits) == 1205
+    assert [c.key for c in cits[998:1002]] == ["999", "1000", "1001", "1002"]
+    assert cits[999].authors[0].last == _name(1000)
+    assert all(c.kind == "article" for c in cits)
+
+
+def test_a_year_at_the_start_of_a_broken_line_is_not_a_number():
+    text = ("1. Yao JC, Shah MH. Everolimus for advanced pancreatic neuroendocrine tumors.\n"
+            "2011. N Engl J Med;364:514-23.\n"
+            "2. Raymond E, Dahan L. Sunitinib malate for the treatment of pancreatic "
+            "neuroendocrine tumors. N Engl J Med. 2011;364:501-13.")
+    cits = parse_reference_list(text)
+    assert [c.key for c in cits] == ["1", "2"]
+
+
+def _calls_per_line(monkeypatch, text: str) -> float:
+    calls = 0
+    real = citations.parse_reference
+
+    def counting(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(citations, "parse_reference", counting)
+    parse_reference_list(text)
+    return calls / text.count("\n")
+
+
+def test_splitting_does_a_bounded_amount_of_work_per_line(monkeypatch):
+    # Lines that never look complete would each re-parse an ever longer entry (quadratic).
+    endless = "\n".join(f"word{n} and more words that never end a reference," for n in range(3000))
+    small = _calls_per_line(monkeypatch, endless[: len(endless) // 10])
+    large = _calls_per_line(monkeypatch, endless)
+    assert large <= small * 1.2 + 1
+    numbered = _numbered(3000)
+    assert _calls_per_line(monkeypatch, numbered) <= _calls_per_line(
+        monkeypatch, numbered[: len(numbered) // 10]) * 1.2 + 1
+
+
+def test_an_entry_is_never_longer_than_the_cap():
+    endless = "\n".join(f"word{n} and more words that never end a reference," for n in range(400))
+    cits = parse_reference_list(endless)
+    assert max(c.raw.count("\n") + 1 for c in cits) <= citations.MAX_ENTRY_LINES
