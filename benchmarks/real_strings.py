@@ -55,6 +55,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=0, help="only the first N references")
+    parser.add_argument("--from-key", type=int, default=0,
+                        help="only references from this key on (to measure on strings a model "
+                        "trained with --holdout-from KEY never saw)")
     parser.add_argument("--rate-limit", type=float, default=0.0,
                         help="the stand-in's requests/s (NCBI: 3); 0 for none")
     parser.add_argument("--dump", type=Path, help="write every reference's outcome here (JSONL)")
@@ -62,6 +65,8 @@ def main() -> None:
 
     answer = json.loads((args.data / "key.json").read_text())["answer"]
     lines = (args.data / "references.txt").read_text(encoding="utf-8").splitlines()
+    if args.from_key:
+        lines = [ln for ln in lines if int(ln.split(".", 1)[0]) >= args.from_key]
     if args.limit:
         lines = lines[: args.limit]
     corpus = [args.data / "records.xml", *sorted(NCBI_EFETCH.glob("*.xml"))]

@@ -789,7 +789,7 @@ def _entries(text: str) -> list[tuple[str, str | None, str | None]]:
         for line, marked in zip(lines, starts, strict=True):
             marked = marked and marked_block
             rest, number = _strip_marker(line, long_ok=True) if marked else (line, None)
-            if number and len(number) > 3 and int(number) != last_number + 1:
+            if number and len(number) > 3 and entries and int(number) != last_number + 1:
                 marked, rest, number = False, line, None  # "2005. Title…" broken off a line
             cut = len(line) - len(rest) if marked else 0
             bare = re.match(r"(\d{1,4})\s+(?=\S)", line)
@@ -883,10 +883,60 @@ def parse_reference_list(text: str) -> list[Citation]:
     citations = []
     for position, (entry, number, body) in enumerate(_entries(text), start=1):
         key = number if number is not None else str(position)
-        citation = parse_reference(_join_lines(body), key, position)
+        joined = _join_lines(body)
+        citation = with_labelled_reading(parse_reference(joined, key, position), joined)
         # raw keeps the entry exactly as given, line breaks included
-        citations.append(replace(citation, raw=entry))
+        citations.append(replace(citation, raw=entry,
+                                 alternatives=tuple(replace(a, raw=entry)
+                                                    for a in citation.alternatives)))
     return citations
+
+
+# What the style rules said a line is, beyond its fields: kept whoever read the fields.
+_NOT_REFERENCES = ("a URL, not a reference", "a heading or a note, not a reference", "empty")
+
+
+def _fields_found(c: Citation) -> int:
+    if c.kind == "unparsed":
+        return 0
+    return sum(bool(x) for x in (c.authors or c.group, c.year, c.title, c.journal, c.volume,
+                                 c.first_page))
+
+
+def with_labelled_reading(citation: Citation, text: str) -> Citation:
+    """The rules' reading and the trained labeller's, the fuller one first, the other as an
+    alternative the matcher tries too."""
+    if citation.kind in ("pmid", "doi") or citation.reason in _NOT_REFERENCES:
+        return citation
+    from .references.labeller import citation_from_labels, default_labeller
+
+    labelled = citation_from_labels(default_labeller().label(text), citation.key, citation.raw,
+                                    citation.position)
+    if labelled is None:
+        return citation
+    kind = citation.kind if citation.kind in ("meeting_abstract", "epub_ahead") else "article"
+    if kind == "epub_ahead" and (labelled.volume or labelled.first_page):
+        kind = "article"
+    labelled = replace(labelled, kind=kind, reader="labeller",
+                       abstract_number=citation.abstract_number,
+                       pages=None if kind == "meeting_abstract" else labelled.pages,
+                       first_page=None if kind == "meeting_abstract" else labelled.first_page,
+                       doi=citation.doi or labelled.doi, pmid=citation.pmid,
+                       group=citation.group)
+    if _same_reading(citation, labelled):
+        return citation
+    if _fields_found(labelled) > _fields_found(citation):
+        return replace(labelled, alternatives=() if citation.kind == "unparsed"
+                       else (citation,))
+    return replace(citation, alternatives=(labelled,))
+
+
+def _same_reading(a: Citation, b: Citation) -> bool:
+    def key(c: Citation) -> tuple:
+        first = c.first_author.last.lower() if c.first_author else None
+        return (first, c.year, (c.title or "").lower().rstrip("."), c.volume, c.first_page)
+
+    return key(a) == key(b)
 
 
 # -- structured formats --------------------------------------------------------------------------

@@ -207,9 +207,56 @@ def verify(citation: Citation, article: Article) -> Verdict:
     return Verdict(article.pmid, round(score, 4), accepted, parts, tuple(conflicts), where)
 
 
+def _folded_raw(raw: str) -> str:
+    # PDF hyphenation ("Endo- scopic") joins up; everything else as fold() has it.
+    return fold(re.sub(r"(?<=[a-z])-\s+(?=[a-z])", "", raw))
+
+
+def raw_support(raw: str, article: Article) -> str | None:
+    """Does the reference string itself show this record? None when it does, else what is
+    missing. The check reads the raw string, not parsed fields, so a misread field cannot
+    make a wrong record look right."""
+    text = _folded_raw(raw)
+    words = set(text.split())
+    title = fold(re.sub(r"^\[|\]\.?$", "", (article.title or "").strip()))
+    title_in = bool(title) and fuzz.partial_ratio(title, text) >= (90 if len(title) < 30
+                                                                   else 85)
+    year_in = article.year is not None and any(
+        str(article.year + d) in words or f"{article.year + d}a" in words for d in (0, -1, 1))
+    volume = volume_key(article.volume)
+    page = first_page(article.start_page or article.pages or article.elocation)
+    source_in = bool(volume and page and volume in words and page in words)
+    first = article.first_author
+    surname = fold((first.last_name or first.collective_name or "") if first else "")
+    author_in = bool(surname) and surname in text[: max(80, len(text) // 2)]
+    if title_in and (author_in or year_in or source_in):
+        return None
+    if source_in and year_in and author_in:
+        return None  # a garbled title, but everything else is printed
+    missing = [name for name, ok in (("title", title_in), ("first author", author_in),
+                                     ("year", year_in), ("volume and page", source_in)) if not ok]
+    return "the reference does not show the record's " + ", ".join(missing)
+
+
+def judge(citation: Citation, article: Article) -> Verdict:
+    """The best verdict of the record over the citation's readings. A reading by the trained
+    labeller must also be borne out by the raw string."""
+    best: Verdict | None = None
+    for reading in citation.readings:
+        v = verify(reading, article)
+        if v.accepted and reading.reader == "labeller":
+            missing = raw_support(citation.raw, article)
+            if missing:
+                v = Verdict(v.pmid, v.score, False, v.parts, (*v.conflicts, missing), v.where)
+        if best is None or (v.accepted, v.score) > (best.accepted, best.score):
+            best = v
+    assert best is not None
+    return best
+
+
 def decide(citation: Citation, articles: Iterable[Article], method: str) -> Match:
     """The Match for a citation given the records that searches brought back."""
-    verdicts = sorted((verify(citation, a) for a in articles), key=lambda v: -v.score)
+    verdicts = sorted((judge(citation, a) for a in articles), key=lambda v: -v.score)
     accepted = [v for v in verdicts if v.accepted]
     if not accepted:
         return Match(citation.key, "not_found", method=method, reason=_why_not(citation, verdicts))
@@ -275,13 +322,28 @@ def title_words(title: str, limit: int = 6) -> list[str]:
 
 
 def fallback_query(citation: Citation) -> str | None:
-    """A PubMed query that should bring back the citation's record among few others."""
-    if citation.kind in ("unparsed", "pmid"):
+    """A PubMed query that should bring back the citation's record among few others: the
+    clauses of every reading of it, each once."""
+    clauses: list[str] = []
+    for reading in citation.readings:
+        for clause in _fallback_clauses(reading):
+            if clause not in clauses:
+                clauses.append(clause)
+    if not clauses:
         return None
+    if len(clauses) == 1:
+        return clauses[0]
+    return " OR ".join(f"({a})" for a in clauses)
+
+
+def _fallback_clauses(citation: Citation) -> list[str]:
+    if citation.kind in ("unparsed", "pmid"):
+        return []
     if citation.kind == "doi":
-        return f"{_quoted(citation.doi)}[doi]" if citation.doi else None
+        return [f"{_quoted(citation.doi)}[doi]"] if citation.doi else []
     if citation.kind == "meeting_abstract":
-        return _later_paper_query(citation)
+        later = _later_paper_query(citation)
+        return [later] if later else []
     years = f"{citation.year - 1}:{citation.year + 1}[dp]" if citation.year else None
     journal = f"{_quoted(nlm_journal(citation))}[ta]" if citation.journal else None
     author = citation.first_author
@@ -299,9 +361,7 @@ def fallback_query(citation: Citation) -> str | None:
         alternatives.append(f"{journal} AND {citation.volume}[vi] AND {page}[pg]")
     if citation.doi:
         alternatives.append(f"{_quoted(citation.doi)}[doi]")
-    if not alternatives:
-        return None
-    return " OR ".join(f"({a})" for a in alternatives)
+    return alternatives
 
 
 # A trial reported at a meeting is usually published in full within a few years, elsewhere.
@@ -350,7 +410,13 @@ def _same_first_author(author, article: Article) -> bool:
 
 
 def answers_query(citation: Citation, article: Article) -> bool:
-    """Would PubMed return this record for the citation's own fallback query?
+    """Would PubMed return this record for the citation's own fallback query (of any of its
+    readings)?"""
+    return any(_answers_query(reading, article) for reading in citation.readings)
+
+
+def _answers_query(citation: Citation, article: Article) -> bool:
+    """Would PubMed return this record for this reading's fallback query?
 
     Combined ESearch requests return the union for many citations; checking each record against
     the citation's own query locally gives every citation the same candidates however the
@@ -466,21 +532,25 @@ class Matcher:
         # Round 1: ECitMatch for the citations it can place, ESearch for the rest, one EFetch.
         lines, tagged = [], {}
         for i, c in enumerate(todo):
-            line = ecitmatch_line(c, f"r{i}")
-            if line:
-                lines.append(line)
-                tagged[f"r{i}"] = c
-        by_ecitmatch: dict[str, str] = {}
+            seen: set[str] = set()
+            for j, reading in enumerate(c.readings):
+                line = ecitmatch_line(reading, f"r{i}" if j == 0 else f"r{i}.{j}")
+                if line and line.rsplit("|", 2)[0] not in seen:
+                    seen.add(line.rsplit("|", 2)[0])
+                    lines.append(line)
+                    tagged[line.rsplit("|", 2)[1]] = c
+        found: dict[str, list[str]] = {}
         if lines:
             for answer in self.client.ecitmatch(lines):
                 tag = answer.split("|")[5] if answer.count("|") >= 6 else ""
                 pmid, _ = _ecitmatch_pmid(answer)
-                if pmid and tag in tagged:
-                    by_ecitmatch[tagged[tag].key] = pmid
+                if pmid and tag in tagged and pmid not in found.get(tagged[tag].key, []):
+                    found.setdefault(tagged[tag].key, []).append(pmid)
             self.progress("ecitmatch", len(lines))
-        fallback = [c for c in todo if c.key not in by_ecitmatch]
+        fallback = [c for c in todo if c.key not in found]
         candidates = self.search(fallback) if fallback else set()
-        self.fetch(set(by_ecitmatch.values()) | candidates | set(given.values()), run)
+        self.fetch({p for ps in found.values() for p in ps} | candidates | set(given.values()),
+                   run)
 
         for key, pmid in given.items():
             if pmid in run.articles:
@@ -491,9 +561,9 @@ class Matcher:
 
         failed_ecitmatch: list[Citation] = []
         for c in todo:
-            if c.key in by_ecitmatch:
-                article = run.articles.get(by_ecitmatch[c.key])
-                m = decide(c, [article] if article else [], "ecitmatch")
+            if c.key in found:
+                articles = [run.articles[p] for p in found[c.key] if p in run.articles]
+                m = decide(c, articles, "ecitmatch")
                 if m.status == "matched":
                     run.matches[c.key] = m
                 else:
@@ -506,7 +576,7 @@ class Matcher:
             extra = self.search(failed_ecitmatch)
             self.fetch(extra, run)
             for c in failed_ecitmatch:
-                pool = self._pool(c, extra | {by_ecitmatch[c.key]}, run)
+                pool = self._pool(c, extra | set(found[c.key]), run)
                 run.matches[c.key] = decide(c, pool, "esearch")
         return run
 

@@ -42,10 +42,19 @@ class Citation:
     pmid: str | None = None
     abstract_number: str | None = None  # meeting abstracts: "abstract 4030"
     reason: str | None = None  # why kind == "unparsed"
+    # Which reader gave these fields: "rules" (the style rules) or "labeller" (the trained CRF)
+    reader: str = field(default="rules", compare=False)
+    # Other readings of the same free text, tried by the matcher too: a string a style rule
+    # misreads is often read right by the labeller, and the other way round.
+    alternatives: tuple[Citation, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def first_author(self) -> Name | None:
         return self.authors[0] if self.authors else None
+
+    @property
+    def readings(self) -> tuple[Citation, ...]:
+        return (self, *self.alternatives)
 
 
 @dataclass(frozen=True)

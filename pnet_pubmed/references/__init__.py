@@ -1,0 +1,1 @@
+"""Reading reference lists: tokens, the trained labeller."""

@@ -1,0 +1,183 @@
+"""A trained sequence labeller (CRF) that reads the fields of a free-text reference string.
+
+The model (data/reference_crf.model) was trained by tools/train_reference_model.py on real
+reference strings cut from PDFs (biblio-glutton's PMC sample), labelled by aligning each
+string with the record it cites. It reads any house style the same way: no rule per style.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from importlib import resources
+
+from ..values import Citation, Name
+from .tokens import Token, features, normalise, tokenize
+
+LABELS = {"A": "author", "AS": "surname", "T": "title", "J": "journal", "Y": "year",
+          "V": "volume", "I": "issue", "P": "pages", "D": "doi", "U": "url", "O": "other"}
+
+_NUMBER = re.compile(r"^\s*(?:\[\s*\d{1,6}\s*\]|\(\s*\d{1,6}\s*\)|\d{1,6}\s*[.):])\s+")
+_INITIALS = re.compile(r"^(?:[A-Z]{1,4}|[A-Z][a-z]?)$")
+_YEAR = re.compile(r"(1[89]\d\d|20[0-3]\d)")
+
+
+def strip_number(text: str) -> str:
+    """'12. Yao JC…', '[12] Yao…' -> 'Yao JC…'."""
+    return _NUMBER.sub("", text, count=1)
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """A string's tokens with one label each."""
+
+    text: str
+    tokens: tuple[Token, ...]
+    labels: tuple[str, ...]
+
+    def spans(self, label: str) -> list[tuple[int, int]]:
+        """Runs of tokens with this label, as (first, last) token indexes."""
+        runs, start = [], None
+        for i, lab in enumerate(self.labels):
+            if lab == label and start is None:
+                start = i
+            elif lab != label and start is not None:
+                runs.append((start, i - 1))
+                start = None
+        if start is not None:
+            runs.append((start, len(self.labels) - 1))
+        return runs
+
+    def text_of(self, first: int, last: int) -> str:
+        return self.text[self.tokens[first].start: self.tokens[last].end]
+
+
+class Labeller:
+    """Loads the model once per process; tagging is thread-safe (one tagger per thread)."""
+
+    def __init__(self, model_path: str | None = None) -> None:
+        self._path = model_path
+        self._local = threading.local()
+
+    def _tagger(self):
+        tagger = getattr(self._local, "tagger", None)
+        if tagger is None:
+            import pycrfsuite
+
+            tagger = pycrfsuite.Tagger()
+            path = self._path or str(resources.files("pnet_pubmed") / "data"
+                                     / "reference_crf.model")
+            tagger.open(path)
+            self._local.tagger = tagger
+        return tagger
+
+    def label(self, raw: str) -> Labelled:
+        text = normalise(strip_number(raw))
+        tokens = tokenize(text)
+        if not tokens:
+            return Labelled(text, (), ())
+        labels = self._tagger().tag(features(text, tokens))
+        return Labelled(text, tuple(tokens), tuple(labels))
+
+
+_default: Labeller | None = None
+_default_lock = threading.Lock()
+
+
+def default_labeller() -> Labeller:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Labeller()
+        return _default
+
+
+def _names(lab: Labelled, first: int, last: int) -> tuple[list[Name], bool]:
+    """People of an author run: a surname token starts a person; initials go with the
+    person being read ("Yao JC", "Yao, J. C.") or, when it has its surname and initials
+    already and a separator came, with the next ("TM Kuukkanen, EA Malkia")."""
+    people: list[dict] = []
+    current: dict = {"surname": [], "initials": "", "closed": False}
+    et_al = False
+    previous = ""
+    for i in range(first, last + 1):
+        t, label = lab.tokens[i], lab.labels[i]
+        word = t.text
+        if word.lower() in ("et", "al") or word.lower() == "others":
+            et_al = True
+            continue
+        if t.kind == "punct":
+            if word in ",;&" and current["surname"] and current["initials"]:
+                current["closed"] = True
+            previous = word
+            continue
+        if word.lower() in ("and",):
+            if current["surname"]:
+                current["closed"] = True
+            continue
+        if label == "AS":
+            if current["surname"] and (previous != "AS" or current["closed"]):
+                people.append(current)
+                current = {"surname": [], "initials": "", "closed": False}
+            current["surname"].append(word)
+            previous = "AS"
+            continue
+        # an initial or a given name
+        if current["closed"] or (current["surname"] and current["initials"]
+                                 and previous not in (".", "-")):
+            people.append(current)
+            current = {"surname": [], "initials": "", "closed": False}
+        if _INITIALS.fullmatch(word):
+            current["initials"] += word if word.isupper() else word[0]
+        elif word[:1].isupper():
+            current["initials"] += word[0]
+        previous = word
+    people.append(current)
+    names = []
+    for p in people:
+        if p["surname"]:
+            names.append(Name(" ".join(p["surname"]), p["initials"][:4]))
+    return names, et_al
+
+
+def _clean(text: str) -> str:
+    return text.strip(" .,;:")
+
+
+def citation_from_labels(lab: Labelled, key: str, raw: str, position: int) -> Citation | None:
+    """The fields the labels give, or None when there is no title to go on."""
+    titles = lab.spans("T")
+    if not titles:
+        return None
+    first, last = max(titles, key=lambda s: lab.tokens[s[1]].end - lab.tokens[s[0]].start)
+    title = _clean(lab.text_of(first, last))
+    # Authors: surname and author tokens before the title.
+    author_idx = [i for i, x in enumerate(lab.labels) if x in ("A", "AS") and i < first]
+    names: list[Name] = []
+    et_al = False
+    if author_idx:
+        names, et_al = _names(lab, author_idx[0], author_idx[-1])
+
+    def first_text(label: str) -> str | None:
+        spans = lab.spans(label)
+        return _clean(lab.text_of(*spans[0])) if spans else None
+
+    journal = first_text("J")
+    year = None
+    for a, b in lab.spans("Y"):
+        m = _YEAR.search(lab.text_of(a, b))
+        if m:
+            year = int(m.group(1))
+            break
+    volume = first_text("V")
+    issue = first_text("I")
+    pages = first_text("P")
+    first_page = re.match(r"[A-Za-z]*\d+[A-Za-z]*", pages).group() if pages and re.match(
+        r"[A-Za-z]*\d+", pages) else None
+    doi = first_text("D")
+    if len(title) < 4 or (year is None and not journal):
+        return None
+    return Citation(key=key, raw=raw, position=position, kind="article", authors=tuple(names),
+                    et_al=et_al, year=year, title=title, journal=journal, volume=volume,
+                    issue=issue, pages=pages, first_page=first_page, doi=doi)

@@ -1,0 +1,182 @@
+"""Reference strings as tokens with offsets, and the features a sequence labeller reads."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from ..text import strip_diacritics
+
+# Dashes, quotes and odd spaces that PDFs and word processors put into references.
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+_TRANSLATE = str.maketrans({**{c: "-" for c in _DASHES},
+                            **{c: "'" for c in "\u2018\u2019\u201a\u201b\u2032`\u00b4"},
+                            **{c: '"' for c in "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"}})
+_SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+
+_TOKEN = re.compile(
+    r"(?P<doi>\b10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;)\]])"
+    r"|(?P<url>(?:https?://|www\.)[^\s\"<>]+[^\s\"<>.,;)\]])"
+    r"|(?P<word>[^\W_]+(?:'[^\W_]+)?)"
+    r"|(?P<punct>\S)"
+)
+_YEAR = re.compile(r"(?:1[89]\d\d|20[0-3]\d)[a-z]?")
+MAX_TOKENS = 400  # a reference is never longer; the rest of a glued run is left unlabelled
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+    kind: str  # "word", "punct", "doi", "url"
+
+
+def normalise(text: str) -> str:
+    """NFC, one kind of dash and quote, single spaces: the string labels are read from."""
+    text = unicodedata.normalize("NFC", text).translate(_TRANSLATE)
+    return _SPACES.sub(" ", text).strip()
+
+
+def tokenize(text: str) -> list[Token]:
+    """Words (letters and digits together: "2005a", "e1234"), single punctuation marks, and
+    whole DOIs and URLs, with their offsets in `text`."""
+    out = []
+    for m in _TOKEN.finditer(text):
+        out.append(Token(m.group(), m.start(), m.end(), m.lastgroup or "punct"))
+        if len(out) >= MAX_TOKENS:
+            break
+    return out
+
+
+@lru_cache(maxsize=1)
+def journal_names() -> frozenset[str]:
+    """Folded NLM journal titles and abbreviations (data/nlm_journals.tsv.gz), for the
+    gazetteer feature: does a run of tokens spell a journal?"""
+    names: set[str] = set()
+    path = resources.files("pnet_pubmed") / "data" / "nlm_journals.tsv.gz"
+    with path.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as rows:
+        for row in rows:
+            title, _, abbreviation = row.rstrip("\n").partition("\t")
+            for name in (title, abbreviation, title.split(" : ")[0],
+                         re.sub(r"\s*\([^()]*\)", "", title)):
+                key = fold_words(name)
+                if key:
+                    names.add(key)
+    return frozenset(names)
+
+
+def fold_words(text: str) -> str:
+    """Lower case, no accents, words only: "J. Am. Chem. Soc." -> "j am chem soc"."""
+    return " ".join(re.findall(r"[^\W_]+", strip_diacritics(text).lower()))
+
+
+MAX_JOURNAL_WORDS = 10
+
+
+def journal_spans(tokens: list[Token]) -> list[int]:
+    """Per token, the length in words of the longest known journal name it is part of (0)."""
+    names = journal_names()
+    words = [(i, t.text.lower()) for i, t in enumerate(tokens) if t.kind == "word"]
+    folded = [strip_diacritics(w) for _, w in words]
+    longest = [0] * len(tokens)
+    for a in range(len(words)):
+        key = ""
+        for b in range(a, min(len(words), a + MAX_JOURNAL_WORDS)):
+            key = folded[b] if b == a else f"{key} {folded[b]}"
+            if key in names:
+                n = b - a + 1
+                for k in range(a, b + 1):
+                    i = words[k][0]
+                    longest[i] = max(longest[i], n)
+    return longest
+
+
+def _shape(text: str) -> str:
+    shape = re.sub(r"[A-Z]", "X", text)
+    shape = re.sub(r"[a-z]", "x", shape)
+    shape = re.sub(r"\d", "d", shape)
+    shape = re.sub(r"[^Xxd]", "u", shape)
+    return re.sub(r"(.)\1{2,}", r"\1\1", shape)  # "Xxxxxx" -> "Xxx"
+
+
+def _word_class(t: Token) -> str:
+    if t.kind != "word":
+        return t.kind if t.kind != "punct" else t.text
+    w = t.text
+    if w.isdigit():
+        if _YEAR.fullmatch(w):
+            return "YEAR"
+        return f"NUM{min(len(w), 5)}"
+    if _YEAR.fullmatch(w):
+        return "YEARx"
+    if any(c.isdigit() for c in w):
+        return "ALNUM"
+    if w.isupper():
+        return "CAPS1" if len(w) == 1 else "CAPS2" if len(w) <= 3 else "CAPS"
+    if w[0].isupper():
+        return "Cap"
+    return "low"
+
+
+def features(text: str, tokens: list[Token]) -> list[list[str]]:
+    """CRF features per token: the word, its shape and class, the punctuation around it, where
+    it sits in the string, the journal gazetteer, and the same for its neighbours."""
+    n = len(tokens)
+    jspan = journal_spans(tokens)
+    classes = [_word_class(t) for t in tokens]
+    lowers = [t.text.lower() if t.kind == "word" else t.kind if t.kind != "punct" else t.text
+              for t in tokens]
+    out: list[list[str]] = []
+    periods = colons = 0
+    depth = 0
+    for i, t in enumerate(tokens):
+        space_before = i == 0 or tokens[i - 1].end < t.start
+        space_after = i == n - 1 or tokens[i + 1].start > t.end
+        f = [
+            "b",
+            f"w={lowers[i][:24]}",
+            f"c={classes[i]}",
+            f"s={_shape(t.text)[:6]}",
+            f"len={min(len(t.text), 12)}",
+            f"pos={min(9, 10 * i // max(n, 1))}",
+            f"sb={int(space_before)}{int(space_after)}",
+            f"seg={min(periods, 6)}",
+            f"col={min(colons, 2)}",
+            f"par={min(depth, 2)}",
+            f"j={min(jspan[i], 4)}",
+        ]
+        if i < 3:
+            f.append(f"i={i}")
+        if i >= n - 3:
+            f.append(f"e={n - 1 - i}")
+        if t.kind == "word" and len(t.text) > 3:
+            f.append(f"suf={t.text[-3:].lower()}")
+            f.append(f"pre={t.text[:3].lower()}")
+        for d in (-2, -1, 1, 2):
+            k = i + d
+            if 0 <= k < n:
+                f.append(f"{d}w={lowers[k][:24]}")
+                f.append(f"{d}c={classes[k]}")
+                f.append(f"{d}j={min(jspan[k], 4)}")
+            else:
+                f.append(f"{d}edge")
+        if 0 < i < n - 1:
+            f.append(f"ctx={classes[i - 1]}|{classes[i]}|{classes[i + 1]}")
+        out.append(f)
+        if t.kind == "punct":
+            if t.text == "." and space_after and not (
+                    i > 0 and tokens[i - 1].kind == "word" and len(tokens[i - 1].text) <= 2
+                    and tokens[i - 1].text[:1].isupper()):
+                periods += 1  # a sentence end, not the period of an initial
+            elif t.text == ":":
+                colons += 1
+            elif t.text in "([":
+                depth += 1
+            elif t.text in ")]":
+                depth = max(0, depth - 1)
+    return out
