@@ -42,7 +42,9 @@ def read_records(path: Path) -> dict[str, dict]:
     for _, el in ET.iterparse(path):
         if el.tag != "PubmedArticle":
             continue
-        get = lambda p: (el.findtext(p) or "").strip()  # noqa: E731
+        def get(path: str, el=el) -> str:
+            return (el.findtext(path) or "").strip()
+
         records[get("MedlineCitation/PMID")] = {
             "title": get(".//ArticleTitle"),
             "year": get(".//JournalIssue/PubDate/Year"),
@@ -200,7 +202,7 @@ def main() -> None:
     if args.holdout_from:
         data = [d for d in data if int(d[0]) < args.holdout_from]
     print(f"{len(data)} labelled strings; left out: {dict(skipped)}")
-    for key, text, tokens, labels in random.Random(1).sample(data, args.show):
+    for key, _text, tokens, labels in random.Random(1).sample(data, args.show):
         print(key, " ".join(f"{t.text}/{lab}" for t, lab in zip(tokens, labels, strict=True)))
     trainer = pycrfsuite.Trainer(verbose=False)
     for _, text, tokens, labels in data:
