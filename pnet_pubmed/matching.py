@@ -49,15 +49,30 @@ def first_page(pages: str | None) -> str | None:
     return m.group(1).lower().lstrip("0") or "0" if m else None
 
 
+_PDF_BREAK = re.compile(r"(?<=[a-z])- (?=[a-z])")
+
+
 def title_variants(citation: Citation) -> list[str]:
-    """The title as given, and the part after a leading heading ("Tumors. peptide therapy")."""
+    """The title as given, and the part after a leading heading ("Tumors. peptide therapy");
+    a word broken at a PDF line end ("elec- tron") is joined up."""
     variants = []
     if citation.title:
-        variants.append(citation.title)
+        title = _PDF_BREAK.sub("", citation.title)
+        variants.append(title)
         # A lower-case word after ". " means the text before it is a heading or a group name.
-        m = re.search(r"[.:;]\s+(?=[a-z])", citation.title)
-        if m and len(citation.title) - m.end() > 15:
-            variants.append(citation.title[m.end():])
+        m = re.search(r"[.:;]\s+(?=[a-z])", title)
+        if m and len(title) - m.end() > 15:
+            variants.append(title[m.end():])
+    return variants
+
+
+def query_titles(citation: Citation) -> list[str]:
+    """The titles to search with: the whole title, and the part after a short heading. A
+    long main title before a lower-case subtitle stays: the subtitle alone ("randomised
+    controlled trial") would bring back thousands of records."""
+    variants = title_variants(citation)
+    if len(variants) == 2 and len(variants[0]) - len(variants[1]) > 0.4 * len(variants[0]):
+        return variants[:1]
     return variants
 
 
@@ -124,6 +139,10 @@ def title_similarity(citation: Citation, article: Article) -> float | None:
         if min(len(v), len(target)) >= 40:
             # A subtitle left out by one side: the shorter must sit inside the longer.
             score = max(score, 0.95 * fuzz.partial_ratio(v, target) / 100)
+        elif min(len(v), len(target)) >= 20:
+            # A short title inside a longer one is weak evidence: forgiven only when journal,
+            # volume, page and author agree (see verify).
+            score = max(score, min(TITLE_STRONG - 0.01, fuzz.partial_ratio(v, target) / 100))
         best = max(best, score)
     return best
 
@@ -350,9 +369,8 @@ def _fallback_clauses(citation: Citation) -> list[str]:
     alternatives = []
     if author and (journal or years):
         alternatives.append(" AND ".join(x for x in (_author_term(author), years, journal) if x))
-    variants = title_variants(citation)
-    if variants:
-        words = title_words(variants[-1])
+    for title in query_titles(citation):
+        words = title_words(title)
         if len(words) >= 3:
             clause = " AND ".join(f"{w}[ti]" for w in words)
             alternatives.append(f"{clause} AND {years}" if years else clause)
@@ -434,11 +452,12 @@ def _answers_query(citation: Citation, article: Article) -> bool:
     if author and article.authors and near_year and same_journal is not False:
         if _same_first_author(author, article) and (journals or citation.year):
             return True
-    variants = title_variants(citation)
-    if variants and near_year:
-        words = title_words(variants[-1])
-        if len(words) >= 3 and set(words) <= set(fold(article.title).split()):
-            return True
+    if near_year:
+        record_words = set(fold(article.title).split())
+        for title in query_titles(citation):
+            words = title_words(title)
+            if len(words) >= 3 and set(words) <= record_words:
+                return True
     page = first_page(citation.first_page or citation.pages)
     if same_journal and citation.volume and page:
         record_page = first_page(article.start_page or article.pages or article.elocation)

@@ -598,7 +598,7 @@ def test_names_that_looked_like_no_names():
     ("Am. J. Physiol. Heart Circ. Physiol.", "Sympathetic neural responses to sleep disorders"),
     ("Hematology Am. Soc. Hematol. Educ. Program", "Hereditary hemorrhagic telangiectasia (HHT): "
      "a practical guide to management"),
-    ("J. Imaginary Stud. Neurosci. Res.", "A journal the table does not know"),
+    ("J. Imaginary Stud. Neurosci. Xyzzy.", "A journal the table does not know"),
     ("Early Sci Med", "Introduction"),  # a one-word title keeps its sentence
 ])
 def test_dotted_journals_of_any_length(journal, title):

@@ -1,11 +1,12 @@
-"""Write pnet_pubmed/data/nlm_journals.tsv.gz from NCBI's journal list.
+"""Write pnet_pubmed/data/journal_index.tsv.gz from NCBI's journal list.
 
 Usage: python tools/make_journal_table.py [../shared/journals/csl-ncbi-abbreviations.json.gz]
 
 Source: citation-style-language/abbreviations, ncbi/json/ncbi-abbreviations.json (commit
 a79af74cb48331600ac3b38cb7f4ee30abcfae02, MIT; the data is NLM's catalog: title -> MedlineTA).
-The JSON repeats keys, so every pair is read. Output: one "title<TAB>MedlineTA" line per pair,
-sorted, gzipped with a fixed mtime so the file is reproducible.
+The JSON repeats keys, so every pair is read. Output: the folded names, shortened names,
+abbreviation words and gazetteer names of pnet_pubmed.journals.index_rows, gzipped with a fixed
+mtime so the file is reproducible. Run it again whenever journals.fold changes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "journals" / "csl-ncbi-abbreviations.json.gz"
-OUT = ROOT / "pnet_pubmed" / "data" / "nlm_journals.tsv.gz"
+sys.path.insert(0, str(ROOT))
+
+from pnet_pubmed.journals import INDEX_FILE, index_rows  # noqa: E402
+
+OUT = ROOT / "pnet_pubmed" / "data" / INDEX_FILE
 
 
 def main() -> None:
@@ -32,7 +37,7 @@ def main() -> None:
     rows = sorted({(" ".join(t.split()), " ".join(a.split())) for t, a in pairs
                    if isinstance(a, str) and t.strip() and a.strip()
                    and "\t" not in t + a and "\n" not in t + a})
-    text = "".join(f"{t}\t{a}\n" for t, a in rows).encode("utf-8")
+    text = "".join(f"{row}\n" for row in index_rows(rows)).encode("utf-8")
     with OUT.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
         out.write(text)
     print(f"{OUT.relative_to(ROOT)}: {len(rows)} journals, {OUT.stat().st_size} bytes")

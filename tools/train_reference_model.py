@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT))
 import pycrfsuite  # noqa: E402
 from rapidfuzz import fuzz  # noqa: E402
 
+from pnet_pubmed.journals import fold_words  # noqa: E402
 from pnet_pubmed.references.labeller import strip_number  # noqa: E402
-from pnet_pubmed.references.tokens import Token, features, fold_words, normalise, tokenize  # noqa: E402, E501
+from pnet_pubmed.references.tokens import Token, features, normalise, tokenize  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "corpus" / "glutton-dev"
 DEFAULT_OUT = ROOT / "pnet_pubmed" / "data" / "reference_crf.model"

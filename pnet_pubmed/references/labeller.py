@@ -110,6 +110,9 @@ def _names(lab: Labelled, first: int, last: int) -> tuple[list[Name], bool]:
         if t.kind == "punct":
             if word in ",;&" and current["surname"] and current["initials"]:
                 current["closed"] = True
+            if word == "-" and previous == "AS" and lab.tokens[i - 1].end == t.start:
+                previous = "AS-"  # "Gonzalez-Serratos", "Tessier- Lavigne": one surname
+                continue
             previous = word
             continue
         if word.lower() in ("and",):
@@ -117,6 +120,10 @@ def _names(lab: Labelled, first: int, last: int) -> tuple[list[Name], bool]:
                 current["closed"] = True
             continue
         if label == "AS":
+            if previous == "AS-" and current["surname"]:
+                current["surname"][-1] += "-" + word
+                previous = "AS"
+                continue
             if current["surname"] and (previous != "AS" or current["closed"]):
                 people.append(current)
                 current = {"surname": [], "initials": "", "closed": False}
@@ -141,6 +148,22 @@ def _names(lab: Labelled, first: int, last: int) -> tuple[list[Name], bool]:
     return names, et_al
 
 
+def _title_from_journal(lab: Labelled) -> Labelled:
+    """"Toxoplasmosis. Lancet 2004": a one-word title read as part of the journal. When the
+    journal run has a sentence end inside it, what comes before is the title."""
+    labels = list(lab.labels)
+    for a, b in lab.spans("J"):
+        for i in range(a + 1, b):
+            t = lab.tokens[i]
+            if t.text == "." and i + 1 <= b and lab.tokens[i + 1].start > t.end and (
+                    lab.tokens[i - 1].kind == "word" and len(lab.tokens[i - 1].text) > 3):
+                for k in range(a, i):
+                    labels[k] = "T"
+                labels[i] = "O"
+                return Labelled(lab.text, lab.tokens, tuple(labels))
+    return lab
+
+
 def _clean(text: str) -> str:
     return text.strip(" .,;:")
 
@@ -149,7 +172,10 @@ def citation_from_labels(lab: Labelled, key: str, raw: str, position: int) -> Ci
     """The fields the labels give, or None when there is no title to go on."""
     titles = lab.spans("T")
     if not titles:
-        return None
+        lab = _title_from_journal(lab)
+        titles = lab.spans("T")
+        if not titles:
+            return None
     first, last = max(titles, key=lambda s: lab.tokens[s[1]].end - lab.tokens[s[0]].start)
     title = _clean(lab.text_of(first, last))
     # Authors: surname and author tokens before the title.

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 
 from ..text import strip_diacritics
 
@@ -53,26 +50,12 @@ def tokenize(text: str) -> list[Token]:
     return out
 
 
-@lru_cache(maxsize=1)
 def journal_names() -> frozenset[str]:
-    """Folded NLM journal titles and abbreviations (data/nlm_journals.tsv.gz), for the
-    gazetteer feature: does a run of tokens spell a journal?"""
-    names: set[str] = set()
-    path = resources.files("pnet_pubmed") / "data" / "nlm_journals.tsv.gz"
-    with path.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as rows:
-        for row in rows:
-            title, _, abbreviation = row.rstrip("\n").partition("\t")
-            for name in (title, abbreviation, title.split(" : ")[0],
-                         re.sub(r"\s*\([^()]*\)", "", title)):
-                key = fold_words(name)
-                if key:
-                    names.add(key)
-    return frozenset(names)
+    """Folded NLM journal titles and abbreviations, for the gazetteer feature: does a run of
+    tokens spell a journal?"""
+    from ..journals import gazetteer
 
-
-def fold_words(text: str) -> str:
-    """Lower case, no accents, words only: "J. Am. Chem. Soc." -> "j am chem soc"."""
-    return " ".join(re.findall(r"[^\W_]+", strip_diacritics(text).lower()))
+    return gazetteer()
 
 
 MAX_JOURNAL_WORDS = 10
