@@ -402,3 +402,16 @@ def test_text_and_dict_round_trip_keep_date_revised():
     assert d["date_revised"] == "2022-04-19"
     assert pubmed.article_from_dict(d).date_revised == "2022-04-19"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", a.date_revised)
+
+
+def test_libxml2_limits_stay_in_force():
+    """huge_tree stays off: a 10 MB text node or nesting past 256 levels ends the document."""
+    huge = _record("111").replace("Title of", "x" * 11_000_000 + " Title of")
+    with pytest.raises(PubmedXMLError, match="(?i)huge|limit"):
+        parse_records(_doc(huge))
+    deep = _record("111").replace("<Article>", "<Article>" + "<n>" * 300 + "</n>" * 300)
+    with pytest.raises(PubmedXMLError, match="(?i)depth"):
+        parse_records(_doc(deep))
+    # Just inside both limits, the record reads.
+    fine = _record("111").replace("<Article>", "<Article>" + "<n>" * 200 + "</n>" * 200)
+    assert [a.pmid for a in parse_articles(_doc(fine))] == ["111"]
