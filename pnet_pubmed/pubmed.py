@@ -193,15 +193,15 @@ def _gunzip(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 def _chunks(source: Any, gunzip: bool) -> Iterator[bytes]:
     raw = _raw_chunks(source)
-    first = next(raw, b"")
-    if gunzip and first.startswith(_GZIP_MAGIC):
-        return _gunzip(first, raw)
-
-    def plain() -> Iterator[bytes]:
-        yield first
-        yield from raw
-
-    return plain()
+    try:
+        first = next(raw, b"")
+        if gunzip and first.startswith(_GZIP_MAGIC):
+            yield from _gunzip(first, raw)
+        else:
+            yield first
+            yield from raw
+    finally:
+        raw.close()  # a file opened from a path is closed, however far it was read
 
 
 def _parser() -> etree.XMLPullParser:
@@ -234,32 +234,36 @@ def iter_records(source: Source) -> Iterator[Article | Deletion | RecordError]:
     is already decoded, within entrez.py's limits.
     """
     chunks = _chunks(source, gunzip=not isinstance(source, bytes | bytearray | memoryview))
-    head = b""
-    for chunk in chunks:
-        head += chunk
-        if len(head) >= _HEAD_LIMIT or _PROLOG.match(head, 0, _HEAD_LIMIT):
-            break
-    _check_head(head[:_HEAD_LIMIT])  # the regex never runs over more than the head
+    try:
+        head = b""
+        for chunk in chunks:
+            head += chunk
+            if len(head) >= _HEAD_LIMIT or _PROLOG.match(head, 0, _HEAD_LIMIT):
+                break
+        _check_head(head[:_HEAD_LIMIT])  # the regex never runs over more than the head
+        yield from _parse(head, chunks)
+    finally:
+        chunks.close()
+
+
+def _parse(head: bytes, chunks: Iterator[bytes]) -> Iterator[Article | Deletion | RecordError]:
     parser = _parser()
     state = _State()
     data = head
     # On a syntax error, the events of the failing call are dropped unread: libxml2 closes the
     # elements still open when it stops, which would pass a cut-off record as a whole one.
-    try:
-        while data:
-            try:
-                parser.feed(data)
-            except etree.XMLSyntaxError as e:
-                raise _syntax_error(e) from None
-            yield from state.drain(parser)
-            data = next(chunks, b"")
+    while data:
         try:
-            parser.close()
+            parser.feed(data)
         except etree.XMLSyntaxError as e:
             raise _syntax_error(e) from None
         yield from state.drain(parser)
-    finally:
-        chunks.close()
+        data = next(chunks, b"")
+    try:
+        parser.close()
+    except etree.XMLSyntaxError as e:
+        raise _syntax_error(e) from None
+    yield from state.drain(parser)
 
 
 class _State:

@@ -415,3 +415,24 @@ def test_libxml2_limits_stay_in_force():
     # Just inside both limits, the record reads.
     fine = _record("111").replace("<Article>", "<Article>" + "<n>" * 200 + "</n>" * 200)
     assert [a.pmid for a in parse_articles(_doc(fine))] == ["111"]
+
+
+def test_a_file_opened_from_a_path_is_closed_when_reading_stops(tmp_path):
+    path = tmp_path / "update.xml.gz"
+    path.write_bytes(gzip.compress(UPDATE.read_bytes()))
+
+    def open_fds() -> int:
+        return len(list(Path("/proc/self/fd").iterdir()))
+
+    before = open_fds()
+    records = iter_records(path)
+    next(records)
+    assert open_fds() == before + 1
+    records.close()  # abandoned after one record
+    assert open_fds() == before
+    assert len(list(iter_records(path))) == 7 and open_fds() == before
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(b"<html>nope</html>")
+    with pytest.raises(PubmedXMLError):
+        list(iter_records(broken))
+    assert open_fds() == before
