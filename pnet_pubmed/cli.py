@@ -154,7 +154,7 @@ def _ref_row(r: dict) -> dict:
 @_errors_as_one_line
 def show(settings: Settings, pmid, fmt):
     """The stored record of PMID."""
-    from .pubmed import article_to_dict
+    from .article_dict import article_to_dict
 
     article = _store(settings).article(pmid.strip())
     if article is None:

@@ -21,7 +21,7 @@ from requests_ratelimiter import LimiterMixin
 from requests_ratelimiter.buckets import HostBucketFactory
 
 from .config import Settings
-from .pubmed import PubmedXMLError, parse_articles
+from .pubmed import PubmedRecords, PubmedXMLError, parse_records
 from .values import Article
 
 log = logging.getLogger(__name__)
@@ -146,12 +146,16 @@ def validate_ecitmatch(body: bytes, expected_lines: int) -> list[str]:
     return lines
 
 
-def validate_efetch(body: bytes) -> list[Article]:
-    """The records of an EFetch answer; parsing is the validation, so it is done once."""
+def validate_efetch(body: bytes) -> PubmedRecords:
+    """The records of an EFetch answer; parsing is the validation, so it is done once.
+
+    A record that cannot be read is in .errors, and the answer is still good (and cached): asking
+    again would bring the same record back. Only a broken document is a BadAnswer.
+    """
     if _is_html(body):
         raise BadAnswer("EFetch answered with an HTML page")
     try:
-        return parse_articles(body)
+        return parse_records(body)
     except PubmedXMLError as exc:
         raise BadAnswer(f"EFetch answer unusable: {exc}") from exc
 
@@ -377,9 +381,13 @@ class EntrezClient:
         return int(record.get("Count", len(ids))), ids
 
     def efetch(self, pmids: Iterable[str]) -> list[Article]:
+        """The readable records of the ids (efetch_records also names the unreadable ones)."""
+        return self.efetch_records(pmids).articles
+
+    def efetch_records(self, pmids: Iterable[str]) -> PubmedRecords:
         """Records of the ids, one validated POST per batch; sorted ids keep cache keys stable."""
         ids = sorted({str(p) for p in pmids}, key=int)
-        articles: list[Article] = []
+        out = PubmedRecords()
         batch = max(1, self.settings.efetch_batch)
         for start in range(0, len(ids), batch):
             chunk = ids[start : start + batch]
@@ -390,5 +398,6 @@ class EntrezClient:
                 step="EFetch",
                 validate=validate_efetch,
             )
-            articles.extend(records)
-        return articles
+            out.articles.extend(records.articles)
+            out.errors.extend(records.errors)
+        return out

@@ -479,6 +479,8 @@ class MatchRun:
 
     matches: dict[str, Match] = field(default_factory=dict)
     articles: dict[str, Article] = field(default_factory=dict)
+    # Records that came back but could not be read: PMID -> "PubMed record PMID N could not …".
+    unreadable: dict[str, str] = field(default_factory=dict)
 
     def matched_articles(self) -> list[Article]:
         pmids = {m.pmid for m in self.matches.values() if m.status == "matched" and m.pmid}
@@ -507,8 +509,10 @@ class Matcher:
         missing = sorted({p for p in pmids if p not in run.articles}, key=int)
         if not missing:
             return
-        for article in self.client.efetch(missing):
+        records = self.client.efetch_records(missing)
+        for article in records.articles:
             run.articles[article.pmid] = article
+        run.unreadable.update((e.pmid, str(e)) for e in records.errors if e.pmid)
         self.progress("fetched", len(missing))
 
     def search(self, citations: Sequence[Citation]) -> set[str]:
@@ -574,6 +578,8 @@ class Matcher:
         for key, pmid in given.items():
             if pmid in run.articles:
                 run.matches[key] = Match(key, "matched", pmid=pmid, method="pmid", score=1.0)
+            elif pmid in run.unreadable:
+                run.matches[key] = Match(key, "pending", method="pmid", reason=run.unreadable[pmid])
             else:
                 run.matches[key] = Match(key, "not_found", method="pmid",
                                          reason=f"no PubMed record with PMID {pmid}")
@@ -596,7 +602,13 @@ class Matcher:
             self.fetch(extra, run)
             for c in failed_ecitmatch:
                 pool = self._pool(c, extra | set(found[c.key]), run)
-                run.matches[c.key] = decide(c, pool, "esearch")
+                m = decide(c, pool, "esearch")
+                unread = next((run.unreadable[p] for p in found[c.key] if p in run.unreadable),
+                              None)
+                if unread and m.status != "matched":
+                    # ECitMatch named a record that could not be read: undecided, not absent.
+                    m = Match(c.key, "pending", method="ecitmatch", reason=unread)
+                run.matches[c.key] = m
         return run
 
     @staticmethod

@@ -1,4 +1,6 @@
-"""Tests for pnet_pubmed.pubmed: EFetch XML read with Bio.Entrez, checked against ElementTree."""
+"""Tests for pnet_pubmed.pubmed: PubMed XML read with lxml, checked against ElementTree.
+
+The field-by-field comparison with Bio.Entrez is in tests/test_pubmed_records.py."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import Bio.Entrez.Parser
 import pytest
+from Bio.Entrez.Parser import ValidationError
 
 from pnet_pubmed.pubmed import (
     PubmedXMLError,
@@ -22,6 +25,7 @@ from pnet_pubmed.pubmed import (
     parse_articles,
     validate_pubmed_xml,
 )
+from tests.pubmed_reference import read_reference
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 NCBI = CORPUS / "ncbi-efetch"
@@ -68,10 +72,10 @@ _DOCTYPE = (
 
 @pytest.fixture(scope="module")
 def corpus(offline) -> dict[Path, list]:
-    """Every corpus record, by file, from one validated EFetch-shaped document holding them all.
+    """Every corpus record, by file, from one EFetch-shaped document holding them all.
 
-    One document, because Bio.Entrez loads the DTDs anew for each (about 10 ms); reading each
-    file on its own, with its own DOCTYPE, is tested for one file of each DTD below.
+    One document, as the Bio.Entrez reference reads it (tests/test_pubmed_records.py); reading
+    each file on its own, with its own DOCTYPE, is tested for one file of each DTD below.
     """
     bodies, counts = [], []
     for f in FILES:
@@ -567,7 +571,7 @@ def test_invalid_authors_are_left_out():
     assert [x.display for x in a.authors] == ["Smith J", "The X Group"]
 
 
-def test_missing_doctype_is_read_with_the_newest_dtd():
+def test_missing_doctype_declaration_or_bom():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert parse_articles(_synthetic(doctype="")) == parse_articles(_synthetic())
@@ -580,21 +584,25 @@ def test_missing_doctype_is_read_with_the_newest_dtd():
 # ----------------------------------------------------------------------------- DTDs, offline
 
 
-def test_unknown_dtd_falls_back_without_network():
+def test_unknown_dtd_is_neither_loaded_nor_needed():
     data = _read("biopython-pubmed1.xml")
     newer = data.replace(b"pubmed_250101.dtd", b"pubmed_990101.dtd")
     assert newer != data
-    with pytest.warns(UserWarning, match="pubmed_990101.dtd.*not shipped"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         assert parse_articles(newer) == parse_articles(data)
+    # The reference reader would have to download that DTD; it refuses instead.
+    with pytest.raises(ValueError, match="no DTD"):
+        read_reference(newer)
 
 
-def test_unknown_dtd_falls_back_with_unknown_elements_skipped():
+def test_unknown_elements_are_skipped_where_bio_entrez_validation_refuses():
     data = _synthetic(article_date="<NewElement2099>x</NewElement2099>")
-    with pytest.raises(PubmedXMLError, match="NewElement2099"):
-        parse_articles(data)  # the named DTD is present, so it is validated against
-    with pytest.warns(UserWarning):
-        (a,) = parse_articles(data.replace(b"pubmed_250101.dtd", b"pubmed_990101.dtd"))
+    with pytest.raises(ValidationError, match="NewElement2099"):
+        read_reference(data)  # the named DTD is present, so Bio.Entrez validates against it
+    (a,) = parse_articles(data)
     assert a.pmid == "123"
+    assert a == parse_articles(_synthetic())[0]
 
 
 def test_external_entities_and_schemas_are_refused():

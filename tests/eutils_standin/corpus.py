@@ -246,6 +246,8 @@ def parse_record(index: int, raw: bytes) -> Record:
         rec.languages = [_text(x) for x in art.findall("Language")]
         for heading in mc.findall("MeshHeadingList/MeshHeading"):
             desc = heading.find("DescriptorName")
+            if desc is None:
+                continue  # a broken heading: served verbatim all the same, as NCBI would
             quals = [(_text(q), q.get("MajorTopicYN") == "Y")
                      for q in heading.findall("QualifierName")]
             rec.mesh.append((_text(desc), desc.get("MajorTopicYN") == "Y", quals))
