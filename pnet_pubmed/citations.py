@@ -99,6 +99,10 @@ _ABSTRACT = re.compile(
     r"(?P<number>[A-Z]{0,4}-?\d+[A-Za-z]?)\b\s*\)?",
     re.I,
 )
+# A talk or poster: "Paper presented at: ESMO Congress; 2018; Munich" (no PubMed record).
+PRESENTED = re.compile(
+    r"\b(?:(?:paper|poster|talk|abstract|lecture)\s+)?presented\s+at\b|\bposter\s+session\b"
+    r"|\b(?:oral|poster)\s+presentation\b", re.I)
 _PAREN_YEAR = re.compile(rf"\(\s*(?P<year>{_YEAR})[a-z]?(?:\s*[,;]\s*[^()]{{0,25}})?\s*\)")
 _BARE_YEAR = re.compile(rf"(?:^|(?<=[\s,.]))(?P<year>{_YEAR})[a-z]?\s*[.:]\s")
 # Vancouver/AMA source: "N Engl J Med. 2011 Feb 10;364(6):514-23"
@@ -604,9 +608,11 @@ def _parse_fields(body: str) -> dict | str:
 
     kind = "article"
     page_text, first_page = _pages(pages)
-    if abstract_number:
+    if abstract_number or PRESENTED.search(body):
         kind = "meeting_abstract"
         page_text = first_page = None
+        if journal and PRESENTED.search(journal):
+            journal = None  # "Paper presented at: ESMO Congress" is a meeting, not a journal
     elif epub and not volume and not page_text:
         kind = "epub_ahead"
     return dict(
@@ -828,7 +834,8 @@ def _entries(text: str) -> list[tuple[str, str | None, str | None]]:
                                  or (not line[:1].isupper() and not _is_url(line)
                                      and _looks_complete(f"{prev}\n{line}", True)))
                 elif (_is_identifier(line) and not re.fullmatch(r"\d{1,5}\.?", line)) or (
-                        _starts_with_author(line) and prev.rstrip()[-1:] in ".)"
+                        _starts_with_author(line)
+                        and (prev.rstrip()[-1:] in ".)" or _ENDS_WITH_URL.search(prev))
                         and not (_SOURCE_START.match(line) and not _looks_complete(prev))):
                     continues = False
                 else:
@@ -848,6 +855,9 @@ def _entries(text: str) -> list[tuple[str, str | None, str | None]]:
 
 
 _LINK_WORDS = ("https://", "http://", "doi:", "doi.org/")
+# "… Available from: https://www.who.int/…/en/": a reference may end in a URL, and a line that
+# starts with a name after it is the next reference.
+_ENDS_WITH_URL = re.compile(r"(?:https?://|www\.)\S+$", re.I)
 
 
 def _broken_word(out: str, line: str) -> bool:
@@ -915,6 +925,8 @@ def with_labelled_reading(citation: Citation, text: str) -> Citation:
     if labelled is None:
         return citation
     kind = citation.kind if citation.kind in ("meeting_abstract", "epub_ahead") else "article"
+    if PRESENTED.search(text):
+        kind = "meeting_abstract"
     if kind == "epub_ahead" and (labelled.volume or labelled.first_page):
         kind = "article"
     labelled = replace(labelled, kind=kind, reader="labeller",
