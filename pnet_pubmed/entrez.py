@@ -172,11 +172,16 @@ def open_cache(cache_dir: Path) -> SQLiteCache:
 
 
 def _cache_error(path: Path, exc: sqlite3.Error) -> EntrezError:
+    """One line for a cache folder that SQLite cannot use (the HTTP cache or the rate file)."""
     detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    folder = path.parent
     if isinstance(exc, sqlite3.OperationalError) and "locked" in detail:
-        return EntrezError(f"the HTTP cache {path} is busy ({detail}); try again")
-    return EntrezError(f"the HTTP cache {path} cannot be read ({detail}): delete it and run "
-                       "again (it only holds copies of NCBI's answers)", resumable=False)
+        return EntrezError(f"the HTTP cache folder {folder}/ is busy ({detail}); try again")
+    if "readonly" in detail or "read-only" in detail:
+        return EntrezError(f"the HTTP cache folder {folder}/ is not writable ({detail})",
+                           resumable=False)
+    return EntrezError(f"the HTTP cache folder {folder}/ cannot be read ({detail}): delete it "
+                       "and run again (it holds only copies of NCBI's answers)", resumable=False)
 
 
 # -- transport: size and time limits -----------------------------------------------------------

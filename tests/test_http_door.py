@@ -3,6 +3,7 @@ redirects, size and time limits, secrets in logs, the shared rate limit, an unre
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -363,6 +364,13 @@ def test_debug_logs_of_every_library_hold_no_secret(tmp_path, corpus_files, capl
         text = record.getMessage() + (record.exc_text or "")
         for secret in forms:
             assert secret not in text, (record.name, text)
+    basic = base64.b64encode(f"reader:{password}".encode("latin-1"))  # the Authorization header
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert basic not in data, path
+            for secret in forms:
+                assert secret.encode() not in data, (path, secret)
     # An error message names the host, not the password.
     with pytest.raises(EntrezError) as err:
         with EntrezClient(settings.with_(max_attempts=1, cache_dir=tmp_path / "c2")) as client:
