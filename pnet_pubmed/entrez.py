@@ -312,7 +312,7 @@ def _size(n: int) -> str:
 
 
 # -- the shared rate limit -------------------------------------------------------------------------
-_LIMITERS: dict[tuple[float, str], Limiter] = {}
+_LIMITERS: dict[tuple[float, str], list] = {}  # (rate, file) -> [limiter, clients using it]
 _LIMITERS_LOCK = threading.Lock()
 
 
@@ -331,8 +331,22 @@ def _shared_limiter(rate: float, path: Path) -> Limiter:
                 bucket_class=SQLiteBucket,
                 bucket_init_kwargs={"path": str(path), "use_file_lock": True},
             )
-            _LIMITERS[key] = Limiter(factory, buffer_ms=50)
-        return _LIMITERS[key]
+            _LIMITERS[key] = [Limiter(factory, buffer_ms=50), 0]
+        entry = _LIMITERS[key]
+        entry[1] += 1
+        return entry[0]
+
+
+def _release_limiter(limiter: Limiter) -> None:
+    """The last client of a limiter closes its file and stops its clean-up thread."""
+    with _LIMITERS_LOCK:
+        for key, entry in list(_LIMITERS.items()):
+            if entry[0] is limiter:
+                entry[1] -= 1
+                if entry[1] <= 0:
+                    del _LIMITERS[key]
+                    limiter.bucket_factory.close()
+                return
 
 
 class _Session(CacheMixin, LimiterMixin, requests.Session):
@@ -636,6 +650,9 @@ class EntrezClient:
 
     def close(self) -> None:
         self.session.close()
+        if self.session.limiter is not None:
+            _release_limiter(self.session.limiter)
+            self.session.limiter = None
 
     def __enter__(self) -> EntrezClient:
         return self

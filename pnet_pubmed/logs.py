@@ -143,6 +143,9 @@ def configure(verbosity: int) -> None:
     if verbosity >= 2:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     else:
+        # Below -vv only pnet-pubmed's own lines: a library's warning (with its traceback)
+        # would be noise next to the retry line that says what happened.
+        handler.addFilter(lambda r: r.name == "pnet_pubmed" or r.name.startswith("pnet_pubmed."))
         handler.setFormatter(logging.Formatter("%(message)s"))
     root, ours = logging.getLogger(), logging.getLogger("pnet_pubmed")
     _saved_levels.update({"": root.level, "pnet_pubmed": ours.level})
