@@ -231,7 +231,8 @@ class _LimitedAdapter(HTTPAdapter):
 
     def proxy_manager_for(self, proxy, **proxy_kwargs):
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        manager.pool_classes_by_scheme = dict(_POOLS)
+        if not proxy.lower().startswith("socks"):  # SOCKS has pools of its own: no watchdog
+            manager.pool_classes_by_scheme = dict(_POOLS)
         return manager
 
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
@@ -625,6 +626,7 @@ class EntrezClient:
         if (cache_dir / OLD_PICKLED_CACHE).exists():
             log.info("%s is the pickled cache of an earlier version; it is not opened and may be "
                      "deleted", cache_dir / OLD_PICKLED_CACHE)
+        limiter = _shared_limiter(settings.rate, cache_dir / RATE_LIMIT_FILE)
         try:
             self.session = _Session(
                 cache_name=str(self.cache_path),
@@ -637,10 +639,11 @@ class EntrezClient:
                 ignored_parameters=REDACTED_IN_CACHE,
                 key_fn=cache_key,
                 filter_fn=_cacheable,
-                limiter=_shared_limiter(settings.rate, cache_dir / RATE_LIMIT_FILE),
+                limiter=limiter,
                 per_host=True,
             )
         except sqlite3.Error as exc:
+            _release_limiter(limiter)
             raise _cache_error(self.cache_path, exc) from None
         self.session.with_key = bool(settings.api_key)
         adapter = _LimitedAdapter(settings.max_answer_bytes, settings.max_request_seconds)

@@ -600,12 +600,12 @@ def test_429bare_redirect_and_size_faults(make_eutils):
 
 
 def test_trickle_fault_sends_one_byte_at_a_time(make_eutils):
-    server = one_fault(make_eutils, "trickle", trickle_interval=0.01)
+    server = one_fault(make_eutils, "trickle", trickle_interval=0.002)
     started = time.perf_counter()
     r = call(server, "esearch.fcgi", db="pubmed", term="yao[au]")
     elapsed = time.perf_counter() - started
     assert r.status_code == 200 and Entrez.read(BytesIO(r.content))["IdList"]
-    assert elapsed >= 0.01 * len(r.content)
+    assert elapsed >= 0.002 * len(r.content)
 
 
 def test_efetch_record_faults(make_eutils):
