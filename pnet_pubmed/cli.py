@@ -50,9 +50,16 @@ def _errors_as_one_line(func):
 @click.option("--email", metavar="ADDRESS", help="Contact email sent to NCBI [env NCBI_EMAIL].")
 @click.option("--api-key", metavar="KEY",
               help="NCBI API key, allows 10 requests/s [env NCBI_API_KEY].")
+@click.option("-v", "--verbose", count=True,
+              help="Log each E-utilities request on stderr; -vv: every library's debug log. "
+                   "The key, address and passwords are masked.")
 @click.pass_context
-def main(ctx, db_url, cache_dir, eutils_url, email, api_key):
+def main(ctx, db_url, cache_dir, eutils_url, email, api_key, verbose):
     """Link reference lists to PubMed, enrich them with EFetch, and search them locally."""
+    from . import logs
+
+    logs.configure(verbose)
+    ctx.call_on_close(logs.reset)
     ctx.obj = Settings.from_env(db_url=db_url, cache_dir=cache_dir, eutils_url=eutils_url,
                                 email=email, api_key=api_key)
 

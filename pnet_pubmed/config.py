@@ -33,7 +33,14 @@ class Settings:
     # NCBI allows 3 requests/s without an API key and 10 with one.
     requests_per_second: float | None = None
     connect_timeout: float = 10.0
-    read_timeout: float = 60.0
+    read_timeout: float = 60.0  # between two reads of the socket
+    # One request, from connecting to the last byte of the answer: a server that trickles its
+    # answer restarts the read timeout with every byte, this does not restart.
+    max_request_seconds: float = 120.0
+    # The most an answer may be, on the wire and decompressed. 200 EFetch records are typically
+    # 2-6 MB (25 kB a record with its reference list, the largest real ones 230 kB); a batch
+    # whose answer is larger is fetched again in halves, so this bounds memory, not what links.
+    max_answer_bytes: int = 32_000_000
     max_attempts: int = 6
     max_backoff: float = 60.0
     cache_expire_days: float = 30.0

@@ -1,48 +1,123 @@
-"""The one door to NCBI: a cached, throttled, retrying E-utilities client that validates answers."""
+"""The one door to NCBI: a cached, throttled, retrying E-utilities client that validates answers.
+
+Nothing that comes in is trusted: every answer is size- and time-capped while it is read,
+validated before it is used or cached, and an EFetch answer must hold exactly the records that
+were asked for. Nothing that identifies the user leaves in a cache key, a stored request, a log
+line or an error message.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 import random
+import socket
+import sqlite3
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote, urlsplit
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
+from xml.parsers import expat
 
 import requests
 from Bio import Entrez
-from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate
-from requests_cache import CacheMixin
+from pyrate_limiter import Limiter, Rate, SQLiteBucket
+from requests.adapters import HTTPAdapter
+from requests_cache import CacheMixin, SQLiteCache
+from requests_cache.policy.expiration import get_expiration_datetime
 from requests_ratelimiter import LimiterMixin
 from requests_ratelimiter.buckets import HostBucketFactory
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    DecodeError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
+from . import logs
 from .config import Settings
-from .pubmed import PubmedRecords, PubmedXMLError, parse_records
+from .pubmed import PubmedRecords, PubmedXMLError, RecordError, parse_records
 from .values import Article
 
 log = logging.getLogger(__name__)
 
-# Parameters that identify the user, not the question: kept out of cache keys and stored requests.
+# Parameters that identify the user, not the question: never part of a cache key, and masked in
+# the stored copy of each request (with the Authorization header of a URL with a password).
 PRIVATE_PARAMS = ("api_key", "email", "tool")
+REDACTED_IN_CACHE = (*PRIVATE_PARAMS, "Authorization")
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 # URLs longer than this are refused by some proxies; ECitMatch batches stay below it.
 MAX_ECITMATCH_URL = 6000
+# The HTTP cache. Answers are stored as JSON (requests-cache's JSON serializer): a cache file
+# that someone else can write cannot run code. The pickled cache of earlier versions had another
+# name, http_cache.sqlite, and is never opened.
+CACHE_FILE = "http_cache_json.sqlite"
+OLD_PICKLED_CACHE = "http_cache.sqlite"
+# The request budget shared by every process that uses the same cache folder.
+RATE_LIMIT_FILE = "rate_limit.sqlite"
+WINDOW_MS = 1100
+CHUNK = 64 * 1024
 
 
 class EntrezError(RuntimeError):
-    """An E-utilities step failed for good; the message is one line, without secrets."""
+    """An E-utilities step failed for good; the message is one line, without secrets.
+
+    `resumable` says whether running the same command again later may get further (NCBI was
+    busy or failing) or cannot until something is fixed (no network, a redirect, a bad cache).
+    """
+
+    resumable = True
+
+    def __init__(self, message: str, *, resumable: bool | None = None):
+        super().__init__(message)
+        if resumable is not None:
+            self.resumable = resumable
 
 
 class NotCachedError(EntrezError):
     """Offline mode and the answer is not in the cache."""
 
 
+class UnreachableError(EntrezError):
+    """No attempt reached the E-utilities host at all (name lookup, refused, connect timeout)."""
+
+    resumable = False
+
+
+class AnswerTooLargeError(EntrezError):
+    """An answer larger than max_answer_bytes (on the wire or decompressed)."""
+
+    resumable = False
+
+
 class BadAnswer(ValueError):
     """An answer that arrived but must not be used (HTML page, truncated XML, wrong line count)."""
+
+
+class IncompleteAnswer(BadAnswer):
+    """A well-formed answer that lacks some of what was asked; usable once a retry agrees."""
+
+    def __init__(self, message: str, value: object, missing: frozenset[str]):
+        super().__init__(message)
+        self.value = value
+        self.missing = missing
+
+
+class _TooLarge(requests.RequestException):
+    """Raised by the transport while reading an answer over the size limit."""
+
+
+class _TooSlow(requests.Timeout):
+    """Raised by the transport when one request has taken longer than max_request_seconds."""
 
 
 @dataclass
@@ -65,47 +140,229 @@ class RequestStats:
         }
 
 
-class _RedactSecrets(logging.Filter):
-    """urllib3 and the rate limiter log request URLs, which carry the API key and the address."""
+# -- cache keys ------------------------------------------------------------------------------------
+def cache_key(request: requests.PreparedRequest, **_ignored) -> str:
+    """The question a request asks: method, scheme, host, port, path and its sorted parameters.
 
-    def __init__(self, secrets: list[str]):
+    The key, address and tool are left out altogether (requests-cache's ignored_parameters only
+    replaces their values, so a request with and one without them got different keys), as are
+    the user information of the URL and every header.
+    """
+    split = urlsplit(request.url or "")
+    params = [(k, v) for k, v in parse_qsl(split.query, keep_blank_values=True)
+              if k not in PRIVATE_PARAMS]
+    body = request.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "surrogateescape")
+    if body:
+        ctype = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype == "application/x-www-form-urlencoded":
+            params += [(k, v) for k, v in parse_qsl(body, keep_blank_values=True)
+                       if k not in PRIVATE_PARAMS]
+        else:
+            params.append(("\x00body", body))
+    where = f"{split.scheme.lower()}://{(split.hostname or '').lower()}:{split.port or ''}"
+    material = json.dumps([(request.method or "GET").upper(), where + split.path, sorted(params)])
+    return hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def open_cache(cache_dir: Path) -> SQLiteCache:
+    """The HTTP cache of a folder, as the client opens it (JSON, never pickle)."""
+    return SQLiteCache(str(Path(cache_dir) / CACHE_FILE), serializer="json")
+
+
+def _cache_error(path: Path, exc: sqlite3.Error) -> EntrezError:
+    """One line for a cache folder that SQLite cannot use (the HTTP cache or the rate file)."""
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    folder = path.parent
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in detail:
+        return EntrezError(f"the HTTP cache folder {folder}/ is busy ({detail}); try again")
+    if "readonly" in detail or "read-only" in detail:
+        return EntrezError(f"the HTTP cache folder {folder}/ is not writable ({detail})",
+                           resumable=False)
+    return EntrezError(f"the HTTP cache folder {folder}/ cannot be read ({detail}): delete it "
+                       "and run again (it holds only copies of NCBI's answers)", resumable=False)
+
+
+# -- transport: size and time limits -----------------------------------------------------------
+_current = threading.local()  # the connection the running request uses, for the watchdog
+
+
+class _Slot:
+    conn = None
+
+
+def _track(conn):
+    slot = getattr(_current, "slot", None)
+    if slot is not None:
+        slot.conn = conn
+    return conn
+
+
+class _TrackedHTTPPool(HTTPConnectionPool):
+    def _get_conn(self, timeout=None):
+        return _track(super()._get_conn(timeout))
+
+
+class _TrackedHTTPSPool(HTTPSConnectionPool):
+    def _get_conn(self, timeout=None):
+        return _track(super()._get_conn(timeout))
+
+
+_POOLS = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
+
+
+class _LimitedAdapter(HTTPAdapter):
+    """Reads each answer itself: at most max_bytes on the wire and decompressed, and the whole
+    request (connect, headers, body) within max_seconds.
+
+    A socket read timeout restarts with every byte, so a server that trickles its answer would
+    hold a request for as long as it likes; a watchdog shuts the connection down at the deadline.
+    """
+
+    def __init__(self, max_bytes: int, max_seconds: float):
+        self.max_bytes = max_bytes
+        self.max_seconds = max_seconds
         super().__init__()
-        self.secrets = [x for x in secrets if x]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, None
-        return True
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS has pools of its own: no watchdog
+            manager.pool_classes_by_scheme = dict(_POOLS)
+        return manager
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        slot = _Slot()
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            sock = getattr(slot.conn, "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        watchdog = threading.Timer(self.max_seconds, expire)
+        watchdog.daemon = True
+        _current.slot = slot
+        watchdog.start()
+        try:
+            try:
+                response = super().send(request, stream=True, timeout=timeout, verify=verify,
+                                        cert=cert, proxies=proxies)
+            except requests.RequestException:
+                if expired.is_set():
+                    raise _TooSlow(self._slow_message(), request=request) from None
+                raise
+            try:
+                self._read(response)
+            except _TooLarge:
+                response.close()
+                raise
+            except (ProtocolError, ReadTimeoutError, DecodeError, OSError) as exc:
+                response.close()
+                if expired.is_set():
+                    raise _TooSlow(self._slow_message(), request=request) from None
+                if isinstance(exc, ReadTimeoutError):
+                    raise requests.exceptions.ReadTimeout(exc, request=request) from None
+                if isinstance(exc, DecodeError):
+                    raise requests.exceptions.ContentDecodingError(exc, request=request) from None
+                raise requests.exceptions.ChunkedEncodingError(exc, request=request) from None
+            if expired.is_set():
+                # Cut off in the headers, a response can look complete and empty: it is not.
+                response.close()
+                raise _TooSlow(self._slow_message(), request=request)
+            return response
+        finally:
+            watchdog.cancel()
+            _current.slot = None
+
+    def _slow_message(self) -> str:
+        return f"no complete answer within {self.max_seconds:g} s"
+
+    def _read(self, response: requests.Response) -> None:
+        limit = self.max_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.strip().isdigit() and int(declared) > limit:
+            raise _TooLarge(f"the answer is {_size(int(declared))}, over the limit of "
+                            f"{_size(limit)}", response=response)
+        chunks, size = [], 0
+        raw = response.raw
+        for chunk in raw.stream(CHUNK, decode_content=True):
+            size += len(chunk)
+            if size > limit or raw.tell() > limit:
+                raise _TooLarge(f"the answer is over the limit of {_size(limit)}",
+                                response=response)
+            chunks.append(chunk)
+        response._content = b"".join(chunks)
+        response._content_consumed = True
 
 
-# Loggers of the libraries under entrez.py that print request URLs or bodies.
-URL_LOGGERS = ("urllib3.connectionpool", "requests_ratelimiter", "requests_cache", __name__)
+def _size(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:g} MB"
+    if n >= 1000:
+        return f"{n / 1000:g} kB"
+    return f"{n} bytes"
+
+
+# -- the shared rate limit -------------------------------------------------------------------------
+_LIMITERS: dict[tuple[float, str], list] = {}  # (rate, file) -> [limiter, clients using it]
+_LIMITERS_LOCK = threading.Lock()
+
+
+def _shared_limiter(rate: float, path: Path) -> Limiter:
+    """One limiter per process, rate and file; the file (SQLite with a file lock) is what makes
+    every process that uses the same cache folder share NCBI's budget."""
+    key = (rate, str(path))
+    with _LIMITERS_LOCK:
+        if key not in _LIMITERS:
+            # Whole requests per second as NCBI counts them, in a sliding window. NCBI counts
+            # arrivals and the limiter departures, so the window is 1.1 s: 100 ms for the time
+            # between taking a slot and reaching the server, which varies with the load.
+            per = max(1, int(rate))
+            factory = HostBucketFactory(
+                rates=[Rate(per, WINDOW_MS)],
+                bucket_class=SQLiteBucket,
+                bucket_init_kwargs={"path": str(path), "use_file_lock": True},
+            )
+            _LIMITERS[key] = [Limiter(factory, buffer_ms=50), 0]
+        entry = _LIMITERS[key]
+        entry[1] += 1
+        return entry[0]
+
+
+def _release_limiter(limiter: Limiter) -> None:
+    """The last client of a limiter closes its file and stops its clean-up thread."""
+    with _LIMITERS_LOCK:
+        for key, entry in list(_LIMITERS.items()):
+            if entry[0] is limiter:
+                entry[1] -= 1
+                if entry[1] <= 0:
+                    del _LIMITERS[key]
+                    limiter.bucket_factory.close()
+                return
 
 
 class _Session(CacheMixin, LimiterMixin, requests.Session):
     """Cache first, then the rate limiter: answers served from the cache cost no rate budget."""
 
+    with_key = False
 
-# One limiter per process and rate, so several clients in one process share NCBI's budget.
-_LIMITERS: dict[float, Limiter] = {}
-_LIMITERS_LOCK = threading.Lock()
-
-
-def _shared_limiter(rate: float) -> Limiter:
-    with _LIMITERS_LOCK:
-        if rate not in _LIMITERS:
-            # Whole requests per second as NCBI counts them; 1.0 s windows with a small margin.
-            per = max(1, int(rate))
-            factory = HostBucketFactory(
-                rates=[Rate(per, Duration.SECOND)], bucket_class=InMemoryBucket
-            )
-            _LIMITERS[rate] = Limiter(factory, buffer_ms=60)
-        return _LIMITERS[rate]
+    def _bucket_name(self, request) -> str:
+        # NCBI counts per API key, or per address without one; the URL's user information and
+        # the key itself stay out of the limiter's file.
+        split = urlsplit(request.url)
+        return f"{split.hostname}:{split.port or ''}:{'key' if self.with_key else 'nokey'}"
 
 
+# -- validation ------------------------------------------------------------------------------------
 def _endpoint(url: str) -> str:
     return url.rsplit("/", 1)[-1].split("?", 1)[0]
 
@@ -160,13 +417,120 @@ def validate_efetch(body: bytes) -> PubmedRecords:
         raise BadAnswer(f"EFetch answer unusable: {exc}") from exc
 
 
+_RECORDS = {"PubmedArticle": ("MedlineCitation", "PubmedData"),
+            "PubmedBookArticle": ("BookDocument", "PubmedBookData")}
+
+
+def record_ids(body: bytes) -> list[tuple[str | None, str | None]]:
+    """(PMID, the record's own pubmed ArticleId) of each record, read from the XML itself.
+
+    Independent of the parser, so a record the parser could not read still counts as present.
+    Only MedlineCitation/PMID and PubmedData/ArticleIdList count, not the PMIDs of comments,
+    corrections or the reference list.
+    """
+    records: list[list[str | None]] = []
+    stack: list[str] = []
+    text: list[str] = []
+    capture: list[int] = []  # index into the current record (0: PMID, 1: ArticleId) or empty
+
+    def start(name: str, attrs: dict) -> None:
+        stack.append(name)
+        depth = len(stack)
+        if depth == 2 and name in _RECORDS:
+            records.append([None, None])
+        elif depth in (4, 5) and records and stack[1] in _RECORDS:
+            citation, data = _RECORDS[stack[1]]
+            if depth == 4 and name == "PMID" and stack[2] == citation:
+                capture[:] = [0]
+            elif (depth == 5 and name == "ArticleId" and stack[2] == data
+                  and stack[3] == "ArticleIdList" and attrs.get("IdType") == "pubmed"):
+                capture[:] = [1]
+            text.clear()
+
+    def chars(data: str) -> None:
+        if capture:
+            text.append(data)
+
+    def end(name: str) -> None:
+        if capture and len(stack) in (4, 5):
+            index = capture.pop()
+            if records[-1][index] is None:
+                records[-1][index] = "".join(text).strip()
+        stack.pop()
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.CharacterDataHandler = chars
+    try:
+        parser.Parse(body, True)
+    except expat.ExpatError as exc:
+        raise BadAnswer(f"EFetch answer is not well-formed XML ({exc})") from None
+    return [(pmid, aid) for pmid, aid in records]
+
+
+def _norm_pmid(value: str | None) -> str:
+    value = (value or "").strip()
+    return value.lstrip("0") or value
+
+
+@dataclass(frozen=True)
+class EFetchAnswer:
+    articles: list[Article]
+    missing: frozenset[str] = frozenset()
+    errors: tuple[RecordError, ...] = ()  # records asked for that could not be read
+
+
+def validate_efetch_answer(body: bytes, requested: Iterable[str]) -> EFetchAnswer:
+    """An EFetch answer holds only records that were asked for, each once, each under its own
+    PMID; records that were asked for and are not there make it an IncompleteAnswer."""
+    records = validate_efetch(body)
+    wanted = {_norm_pmid(p): str(p) for p in requested}
+    seen: set[str] = set()
+    for pmid, own_id in record_ids(body):
+        key = _norm_pmid(pmid)
+        if not key:
+            raise BadAnswer("EFetch answer has a record without a PMID")
+        if key not in wanted:
+            raise BadAnswer(f"EFetch answered PMID {pmid}, which was not asked for")
+        if key in seen:
+            raise BadAnswer(f"EFetch answered PMID {pmid} twice")
+        if own_id is not None and _norm_pmid(own_id) != key:
+            raise BadAnswer(f"EFetch record PMID {pmid} carries the ArticleId of PMID {own_id}")
+        seen.add(key)
+    kept, taken = [], set()
+    for article in records.articles:
+        key = _norm_pmid(article.pmid)
+        if key in wanted and key not in taken:
+            kept.append(article)
+            taken.add(key)
+    missing = frozenset(wanted[k] for k in wanted if k not in seen)
+    errors = tuple(e for e in records.errors if not e.pmid or _norm_pmid(e.pmid) in wanted)
+    answer = EFetchAnswer(kept, missing, errors)
+    if missing:
+        raise IncompleteAnswer(f"EFetch answer lacks {len(missing)} of the {len(wanted)} "
+                               "records asked for", answer, missing)
+    return answer
+
+
+def _form(request: requests.PreparedRequest | None) -> dict[str, str]:
+    if request is None:
+        return {}
+    body = request.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    pairs = parse_qsl(urlsplit(request.url or "").query, keep_blank_values=True)
+    pairs += parse_qsl(body or "", keep_blank_values=True)
+    return dict(pairs)
+
+
 def _validate_response(response: requests.Response) -> object:
     endpoint = _endpoint(response.url)
     body = response.content
     if endpoint.startswith("esearch"):
         return validate_esearch(body)
     if endpoint.startswith("efetch"):
-        return validate_efetch(body)
+        ids = [i for i in _form(response.request).get("id", "").split(",") if i.strip()]
+        return validate_efetch_answer(body, ids)
     if endpoint.startswith("ecitmatch"):
         expected = response.request.headers.get("X-Citation-Lines") if response.request else None
         if expected is None:
@@ -178,15 +542,23 @@ def _validate_response(response: requests.Response) -> object:
 
 
 def _cacheable(response: requests.Response) -> bool:
-    """requests-cache's filter: only answers that validate are ever written to the cache."""
+    """requests-cache's filter: only complete answers that validate are written to the cache
+    (an EFetch answer that lacks records is written by the client once a retry agrees).
+
+    requests-cache also asks about answers it serves from the cache, and deletes those it is
+    told not to keep: the client validates those itself when it uses them, so they are kept here.
+    """
     if response.status_code != 200:
         return False
-    try:
-        # Kept on the response so the caller does not parse the same answer again.
-        response.validated_value = _validate_response(response)
-    except BadAnswer:
-        return False
-    return True
+    if getattr(response, "from_cache", False):
+        return True
+    if getattr(response, "validated", None) is None:
+        # Kept on the response: requests-cache calls the filter twice, the client uses it once.
+        try:
+            response.validated = (_validate_response(response), None)
+        except BadAnswer as exc:
+            response.validated = (None, exc)
+    return response.validated[1] is None
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -202,34 +574,94 @@ def _retry_after(response: requests.Response) -> float | None:
             return None
 
 
+def _public_url(url: str) -> str:
+    """A URL as it may be shown: no user information, no query, no fragment."""
+    try:
+        split = urlsplit(url)
+        host = split.hostname or ""
+        netloc = f"{host}:{split.port}" if split.port else host
+        return urlunsplit((split.scheme, netloc, split.path, "", ""))
+    except ValueError:
+        return "an unreadable address"
+
+
+def _connect_failure(exc: requests.RequestException) -> str | None:
+    """Why no connection was made at all, or None when one was (and then dropped)."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)
+    # urllib3's NewConnectionError is a ConnectTimeoutError too: test it first.
+    if isinstance(reason, NameResolutionError):
+        return "its name does not resolve"
+    if isinstance(reason, NewConnectionError):
+        if "refused" in str(reason).lower():
+            return "the connection was refused"
+        return "no connection could be made"
+    if isinstance(reason, ConnectTimeoutError) or isinstance(exc, requests.ConnectTimeout):
+        return "connecting timed out"
+    return None
+
+
+# -- the client ------------------------------------------------------------------------------------
 class EntrezClient:
     """E-utilities calls that return validated answers; everything else about HTTP lives here."""
+
+    _sleep = staticmethod(time.sleep)  # a seam for tests that must not wait
 
     def __init__(self, settings: Settings, stats: RequestStats | None = None):
         self.settings = settings
         self.stats = stats or RequestStats()
-        settings.cache_dir.mkdir(parents=True, exist_ok=True)
-        self.session = _Session(
-            cache_name=str(settings.cache_dir / "http_cache.sqlite"),
-            backend="sqlite",
-            expire_after=settings.cache_expire_days * 86400,
-            allowable_methods=("GET", "POST"),
-            allowable_codes=(200,),
-            ignored_parameters=PRIVATE_PARAMS,
-            filter_fn=_cacheable,
-            limiter=_shared_limiter(settings.rate),
-            per_host=True,
-        )
+        logs.install()
+        for secret in (settings.api_key, settings.email):
+            logs.register_secret(secret)
+        logs.register_url(settings.eutils_url)
+        split = urlsplit(settings.eutils_url)
+        self._auth = None
+        if split.username or split.password:
+            # Credentials go in a header (masked in the cache), never in the URL that is cached,
+            # logged and used to name the rate-limit bucket.
+            self._auth = (unquote(split.username or ""), unquote(split.password or ""))
+            host = split.hostname or ""
+            netloc = f"{host}:{split.port}" if split.port else host
+            self._base = urlunsplit((split.scheme, netloc, split.path, split.query, ""))
+        else:
+            self._base = settings.eutils_url
+        self.host = urlsplit(self._base).netloc
+        cache_dir = Path(settings.cache_dir)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        self.cache_path = cache_dir / CACHE_FILE
+        if (cache_dir / OLD_PICKLED_CACHE).exists():
+            log.info("%s is the pickled cache of an earlier version; it is not opened and may be "
+                     "deleted", cache_dir / OLD_PICKLED_CACHE)
+        limiter = _shared_limiter(settings.rate, cache_dir / RATE_LIMIT_FILE)
+        try:
+            self.session = _Session(
+                cache_name=str(self.cache_path),
+                backend="sqlite",
+                serializer="json",
+                decode_content=False,  # the exact bytes (base64 in JSON), as they were validated
+                expire_after=settings.cache_expire_days * 86400,
+                allowable_methods=("GET", "POST"),
+                allowable_codes=(200,),
+                ignored_parameters=REDACTED_IN_CACHE,
+                key_fn=cache_key,
+                filter_fn=_cacheable,
+                limiter=limiter,
+                per_host=True,
+            )
+        except sqlite3.Error as exc:
+            _release_limiter(limiter)
+            raise _cache_error(self.cache_path, exc) from None
+        self.session.with_key = bool(settings.api_key)
+        adapter = _LimitedAdapter(settings.max_answer_bytes, settings.max_request_seconds)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = f"{settings.tool} (python-requests)"
-        self._sleep = time.sleep
-        self._redactor = _RedactSecrets([settings.api_key or "", settings.email or ""])
-        for name in URL_LOGGERS:
-            logging.getLogger(name).addFilter(self._redactor)
 
     def close(self) -> None:
         self.session.close()
-        for name in URL_LOGGERS:
-            logging.getLogger(name).removeFilter(self._redactor)
+        if self.session.limiter is not None:
+            _release_limiter(self.session.limiter)
+            self.session.limiter = None
 
     def __enter__(self) -> EntrezClient:
         return self
@@ -247,10 +679,22 @@ class EntrezClient:
         return params
 
     def _scrub(self, text: str) -> str:
-        for secret in (self.settings.api_key, self.settings.email):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return logs.redact(text)
+
+    def _send(self, method: str, url: str, payload: dict, headers) -> requests.Response:
+        kwargs = {
+            "timeout": (self.settings.connect_timeout, self.settings.read_timeout),
+            "headers": headers,
+            "only_if_cached": self.settings.offline,
+            "allow_redirects": False,  # a redirect would carry the key and address elsewhere
+            "auth": self._auth,
+        }
+        try:
+            if method == "POST":
+                return self.session.post(url, data=payload, **kwargs)
+            return self.session.get(url, params=payload, **kwargs)
+        except sqlite3.Error as exc:
+            raise _cache_error(self.cache_path, exc) from None
 
     def request(
         self,
@@ -263,30 +707,38 @@ class EntrezClient:
         headers: dict[str, str] | None = None,
     ) -> tuple[requests.Response, object]:
         """One E-utilities request with retries: the response and its validated value."""
-        url = self.settings.eutils_url + endpoint
+        url = self._base + endpoint
         payload = {**params, **self._identity()}
         step = step or endpoint
         attempts = max(1, self.settings.max_attempts)
         last_problem = "no answer"
+        unreachable = 0  # attempts that never got a connection
+        incomplete: frozenset[str] | None = None  # what the previous attempt's answer lacked
+        started = time.monotonic()
         for attempt in range(1, attempts + 1):
+            sent_at = time.monotonic()
             try:
-                kwargs = {
-                    "timeout": (self.settings.connect_timeout, self.settings.read_timeout),
-                    "headers": headers,
-                    "only_if_cached": self.settings.offline,
-                }
-                if method == "POST":
-                    response = self.session.post(url, data=payload, **kwargs)
+                response = self._send(method, url, payload, headers)
+            except _TooLarge as exc:
+                self.stats.failures["too_large"] += 1
+                raise AnswerTooLargeError(self._scrub(
+                    f"{step}: {exc} (setting max_answer_bytes); not used")) from None
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError) as exc:
+                why = _connect_failure(exc)
+                if why is not None:
+                    unreachable += 1
+                    last_problem = f"{why}"
+                elif isinstance(exc, _TooSlow):
+                    last_problem = str(exc)
                 else:
-                    response = self.session.get(url, params=payload, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                host = urlsplit(url).netloc
-                last_problem = f"{type(exc).__name__}: no answer from {host}"
+                    last_problem = f"{type(exc).__name__}: no complete answer from {self.host}"
                 self.stats.failures[type(exc).__name__] += 1
-                self._backoff(attempt, None, attempts)
+                self._retry(step, attempt, attempts, last_problem, None, None)
                 continue
             except requests.RequestException as exc:
-                raise EntrezError(self._scrub(f"{step}: request failed: {exc}")) from exc
+                raise EntrezError(self._scrub(f"{step}: request failed: {exc}")) from None
             from_cache = getattr(response, "from_cache", False)
             if self.settings.offline and response.status_code == 504:
                 # requests-cache answers 504 Not Cached for only_if_cached misses.
@@ -296,43 +748,94 @@ class EntrezClient:
             else:
                 self.stats.sent += 1
                 self.stats.by_endpoint[endpoint.split(".")[0]] += 1
+            log.info("%s: %s %s: %s", step, method, endpoint,
+                     "from the cache" if from_cache else
+                     f"HTTP {response.status_code}, {_size(len(response.content))}, "
+                     f"{time.monotonic() - sent_at:.2f} s")
+            if 300 <= response.status_code < 400:
+                target = response.headers.get("Location")
+                where = _public_url(requests.compat.urljoin(url, target)) if target else "nowhere"
+                raise EntrezError(self._scrub(
+                    f"{step}: NCBI answered with a redirect to {where} (HTTP "
+                    f"{response.status_code}), which is not followed; check --eutils-url"),
+                    resumable=False)
             if response.status_code in RETRY_STATUSES:
                 last_problem = f"HTTP {response.status_code}"
                 self.stats.failures[str(response.status_code)] += 1
-                self._backoff(attempt, _retry_after(response), attempts)
+                self._retry(step, attempt, attempts, last_problem, _retry_after(response),
+                            response.status_code)
                 continue
             if response.status_code != 200:
                 raise EntrezError(f"{step}: NCBI answered HTTP {response.status_code}")
             try:
-                if not validate:
-                    value = None
-                elif hasattr(response, "validated_value"):
-                    value = response.validated_value
-                else:
-                    value = validate(response.content)
+                value = self._value(response, validate)
+            except IncompleteAnswer as exc:
+                if from_cache or exc.missing == incomplete:
+                    # Cached only after a retry agreed, or two answers in a row lack the same
+                    # records: NCBI has no record under those PMIDs (deleted, never existed).
+                    log.info("%s: NCBI has no record for PMID %s", step,
+                             ", ".join(sorted(exc.missing, key=_norm_pmid)))
+                    if not from_cache:
+                        expires = get_expiration_datetime(self.settings.cache_expire_days * 86400)
+                        self.session.cache.save_response(response, expires=expires)
+                    return response, exc.value
+                incomplete = exc.missing
+                last_problem = str(exc)
+                self.stats.failures["incomplete"] += 1
+                self._retry(step, attempt, attempts, last_problem, None, None)
+                continue
             except BadAnswer as exc:
                 last_problem = str(exc)
                 self.stats.failures["bad_answer"] += 1
                 if from_cache:
                     # An answer cached by an older version that no longer validates: drop it.
                     self.session.cache.delete(requests=[response.request])
-                self._backoff(attempt, None, attempts)
+                self._retry(step, attempt, attempts, last_problem, None, None)
                 continue
             return response, value
+        seconds = time.monotonic() - started
+        if unreachable == attempts:
+            raise UnreachableError(self._scrub(
+                f"{step}: cannot reach {self.host}: {last_problem} ({attempts} attempts in "
+                f"{seconds:.0f} s); check the network connection, a proxy, or --eutils-url"))
         message = f"{step}: gave up after {attempts} attempts ({last_problem})"
         raise EntrezError(self._scrub(message))
 
-    def _backoff(self, attempt: int, retry_after: float | None, attempts: int) -> None:
+    @staticmethod
+    def _value(response: requests.Response, validate) -> object:
+        if not validate:
+            return None
+        if hasattr(response, "validated"):
+            value, error = response.validated
+            if error is not None:
+                raise error
+            return value
+        return validate(response.content)
+
+    def _retry(self, step: str, attempt: int, attempts: int, problem: str,
+               retry_after: float | None, status: int | None) -> None:
+        """Wait before the next attempt, and say so on the log (the command line prints it)."""
         if attempt >= attempts:
             return
         self.stats.retries += 1
         if self.settings.offline:
             return
-        delay = min(self.settings.max_backoff, 0.5 * 2 ** (attempt - 1))
+        delay = self._delay(attempt, retry_after, status)
+        log.warning("%s: %s; retrying in %.1f s (attempt %d of %d)", step, self._scrub(problem),
+                    delay, attempt + 1, attempts)
+        self._sleep(delay)
+
+    def _delay(self, attempt: int, retry_after: float | None, status: int | None) -> float:
+        cap = self.settings.max_backoff
+        delay = 0.5 * 2 ** (attempt - 1)
         delay = delay * (0.5 + random.random() / 2)  # jitter so parallel runs do not march in step
         if retry_after is not None:
-            delay = max(delay, min(retry_after, self.settings.max_backoff))
-        self._sleep(delay)
+            delay = max(delay, retry_after)
+        elif status == 429:
+            # NCBI's 429 often has no Retry-After; its window is one second, so wait at least
+            # that, with jitter so that several processes do not come back together.
+            delay = max(delay, 1.0 + random.random())
+        return min(cap, delay)
 
     # -- E-utilities ---------------------------------------------------------------------------
     def ecitmatch(self, lines: Sequence[str]) -> list[str]:
@@ -385,19 +888,36 @@ class EntrezClient:
         return self.efetch_records(pmids).articles
 
     def efetch_records(self, pmids: Iterable[str]) -> PubmedRecords:
-        """Records of the ids, one validated POST per batch; sorted ids keep cache keys stable."""
+        """Records of the ids, one validated POST per batch; sorted ids keep cache keys stable.
+
+        Only the records asked for come back; an id NCBI has no record for is left out. A batch
+        whose answer is over max_answer_bytes is fetched again in halves.
+        """
         ids = sorted({str(p) for p in pmids}, key=int)
         out = PubmedRecords()
         batch = max(1, self.settings.efetch_batch)
         for start in range(0, len(ids), batch):
-            chunk = ids[start : start + batch]
-            _, records = self.request(
+            answer = self._efetch_batch(ids[start : start + batch])
+            out.articles.extend(answer.articles)
+            out.errors.extend(answer.errors)
+        return out
+
+    def _efetch_batch(self, chunk: list[str]) -> EFetchAnswer:
+        try:
+            _, answer = self.request(
                 "efetch.fcgi",
                 {"db": "pubmed", "id": ",".join(chunk), "retmode": "xml", "rettype": "abstract"},
                 method="POST",
                 step="EFetch",
-                validate=validate_efetch,
+                validate=lambda body, ids=tuple(chunk): validate_efetch_answer(body, ids),
             )
-            out.articles.extend(records.articles)
-            out.errors.extend(records.errors)
-        return out
+        except AnswerTooLargeError:
+            if len(chunk) == 1:
+                raise
+            half = len(chunk) // 2
+            log.info("EFetch: the answer for %d records is too large; asking in halves",
+                     len(chunk))
+            first, second = self._efetch_batch(chunk[:half]), self._efetch_batch(chunk[half:])
+            return EFetchAnswer(first.articles + second.articles, first.missing | second.missing,
+                                first.errors + second.errors)
+        return answer

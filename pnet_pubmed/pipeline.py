@@ -116,6 +116,8 @@ def link(
                     continue
                 except EntrezError as exc:
                     done = status_counts(store, collection).get("matched", 0)
+                    if not exc.resumable:  # no network, a redirect, a bad cache: not resumable
+                        raise LinkError(f"{exc}; {done} matched references are stored") from exc
                     raise LinkError(f"{exc}; {done} matched references are stored, "
                                     "run link again to resume") from exc
                 # Records first, then the links to them: an interruption leaves no dangling link.

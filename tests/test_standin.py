@@ -19,7 +19,7 @@ import pytest
 import requests
 from Bio import Entrez
 
-from tests.eutils_standin import ALL_KINDS, FaultPlan, StandinServer, netguard
+from tests.eutils_standin import ALL_KINDS, EXTRA_KINDS, FaultPlan, StandinServer, netguard
 from tests.eutils_standin.query import QuerySyntaxError, parse
 from tests.eutils_standin.textnorm import fold
 
@@ -567,6 +567,62 @@ def test_fault_plan_rejects_unknown_kinds():
     with pytest.raises(ValueError):
         FaultPlan(seed=1, kinds=("teapot",))
     assert set(ALL_KINDS) >= {"429", "drop", "truncated", "esearch_error"}
+
+
+def test_extra_kinds_are_only_drawn_when_named_and_endpoints_narrow_faults():
+    assert not set(EXTRA_KINDS) & set(FaultPlan(seed=1).kinds)
+    with pytest.raises(ValueError, match="redirect_to"):
+        FaultPlan(seed=1, kinds=("redirect",))
+    plan = FaultPlan(seed=1, kinds=("500", "missing_record"), endpoints=("efetch.fcgi",))
+    assert plan.kinds_for("esearch.fcgi") == ()
+    assert plan.kinds_for("efetch.fcgi") == ("500", "missing_record")
+    assert FaultPlan(seed=1, kinds=("missing_record",)).kinds_for("ecitmatch.cgi") == ()
+
+
+def test_429bare_redirect_and_size_faults(make_eutils):
+    server = one_fault(make_eutils, "429bare")
+    r = call(server, "esearch.fcgi", db="pubmed", term="yao[au]")
+    assert r.status_code == 429 and "Retry-After" not in r.headers
+    server = one_fault(make_eutils, "redirect", redirect_to="http://127.0.0.1:9/e/")
+    r = requests.get(server.url + "esearch.fcgi", params={"term": "x", "api_key": "K"},
+                     allow_redirects=False, timeout=10)
+    assert r.status_code == 307
+    assert r.headers["Location"] == "http://127.0.0.1:9/e/esearch.fcgi?term=x&api_key=K"
+    server = one_fault(make_eutils, "oversize", oversize_bytes=3_000_000)
+    r = call(server, "esearch.fcgi", db="pubmed", term="yao[au]")
+    assert r.headers["Transfer-Encoding"] == "chunked" and "Content-Length" not in r.headers
+    assert len(r.content) > 3_000_000
+    server = one_fault(make_eutils, "gzip_bomb", bomb_bytes=5_000_000)
+    r = requests.get(server.url + "esearch.fcgi", params={"term": "x"}, stream=True, timeout=10)
+    assert r.headers["Content-Encoding"] == "gzip"
+    assert int(r.headers["Content-Length"]) < 50_000
+    assert len(r.content) == 5_000_000 and not r.content.strip(b"\0")
+
+
+def test_trickle_fault_sends_one_byte_at_a_time(make_eutils):
+    server = one_fault(make_eutils, "trickle", trickle_interval=0.002)
+    started = time.perf_counter()
+    r = call(server, "esearch.fcgi", db="pubmed", term="yao[au]")
+    elapsed = time.perf_counter() - started
+    assert r.status_code == 200 and Entrez.read(BytesIO(r.content))["IdList"]
+    assert elapsed >= 0.002 * len(r.content)
+
+
+def test_efetch_record_faults(make_eutils):
+    ids = "1000,18323556,11334727"
+    pmids = lambda r: re.findall(r"<MedlineCitation[^>]*>\s*<PMID[^>]*>(\d+)", r.text)  # noqa: E731
+    server = one_fault(make_eutils, "foreign_record")
+    extra = pmids(call(server, "efetch.fcgi", db="pubmed", id=ids))
+    assert extra[:3] == ids.split(",") and len(extra) == 4 and extra[3] not in ids
+    server = one_fault(make_eutils, "duplicate_record")
+    twice = pmids(call(server, "efetch.fcgi", db="pubmed", id=ids))
+    assert len(twice) == 4 and len(set(twice)) == 3
+    server = one_fault(make_eutils, "missing_record")
+    assert len(pmids(call(server, "efetch.fcgi", db="pubmed", id=ids))) == 2
+    server = one_fault(make_eutils, "swapped_pmids")
+    swapped = pmids(call(server, "efetch.fcgi", db="pubmed", id=ids))
+    assert sorted(swapped) == sorted(ids.split(",")) and swapped != ids.split(",")
+    assert server.faults_injected == Counter({"swapped_pmids": 1})
 
 
 # -- rate limit ------------------------------------------------------------------------------

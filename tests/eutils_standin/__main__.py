@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .faults import ALL_KINDS, FaultPlan
+from .faults import ALL_KINDS, KNOWN_KINDS, FaultPlan
 from .server import StandinServer
 
 
@@ -22,8 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-seed", type=int, default=None, help="enable faults with this seed")
     parser.add_argument("--fault-rate", type=float, default=0.3)
     parser.add_argument("--fault-kinds", default=",".join(ALL_KINDS),
-                        help=f"comma-separated subset of {','.join(ALL_KINDS)}")
+                        help=f"comma-separated subset of {','.join(KNOWN_KINDS)} "
+                             f"(default: {','.join(ALL_KINDS)})")
     parser.add_argument("--slow-seconds", type=float, default=3.0)
+    parser.add_argument("--fault-endpoints", default=None,
+                        help="comma-separated endpoints that get faults (default: all)")
+    parser.add_argument("--redirect-to", default=None, help="base URL of the redirect fault")
+    parser.add_argument("--trickle-interval", type=float, default=1.0,
+                        help="seconds between two bytes of the trickle fault")
     parser.add_argument("--corpus", nargs="+", type=Path, default=None,
                         help="PubmedArticleSet files (default: the test corpus)")
     args = parser.parse_args(argv)
@@ -31,8 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     faults = None
     if args.fault_seed is not None:
         kinds = tuple(k.strip() for k in args.fault_kinds.split(",") if k.strip())
+        endpoints = None
+        if args.fault_endpoints:
+            endpoints = tuple(e.strip() for e in args.fault_endpoints.split(",") if e.strip())
         faults = FaultPlan(seed=args.fault_seed, rate=args.fault_rate, kinds=kinds,
-                           slow_seconds=args.slow_seconds)
+                           slow_seconds=args.slow_seconds, endpoints=endpoints,
+                           redirect_to=args.redirect_to, trickle_interval=args.trickle_interval)
     server = StandinServer(args.corpus, faults=faults, rate_limit=args.rate_limit,
                            latency=args.latency, host=args.host, port=args.port)
     server.start()

@@ -6,8 +6,14 @@ import hashlib
 import random
 from dataclasses import dataclass
 
+# The kinds a plan draws from by default (kept as they were, so seeds give the same faults).
 ALL_KINDS = ("429", "500", "502", "503", "html200", "truncated", "drop", "slow", "esearch_error")
+# Kinds only drawn when a plan names them: hostile or rarer answers.
+EXTRA_KINDS = ("429bare", "redirect", "oversize", "gzip_bomb", "trickle",
+               "foreign_record", "duplicate_record", "swapped_pmids", "missing_record")
+KNOWN_KINDS = ALL_KINDS + EXTRA_KINDS
 ESEARCH_ONLY = frozenset({"esearch_error"})
+EFETCH_ONLY = frozenset({"foreign_record", "duplicate_record", "swapped_pmids", "missing_record"})
 
 
 @dataclass(frozen=True)
@@ -24,17 +30,35 @@ class FaultPlan:
     kinds: tuple[str, ...] = ALL_KINDS
     max_failures_per_request: int = 2
     slow_seconds: float = 3.0
+    # Only these endpoints get faults ("efetch.fcgi", ...); None: every endpoint.
+    endpoints: tuple[str, ...] | None = None
+    # redirect: the base URL the 307 points to (another server's url), query string kept.
+    redirect_to: str | None = None
+    # oversize: bytes streamed (chunked, no Content-Length) before the server stops.
+    oversize_bytes: int = 64_000_000
+    # gzip_bomb: decompressed size of the gzip body (about 1/1000 of it goes over the wire).
+    bomb_bytes: int = 1_000_000_000
+    # trickle: seconds between two bytes of the whole answer, status line and headers included.
+    trickle_interval: float = 1.0
 
     def __post_init__(self) -> None:
-        unknown = set(self.kinds) - set(ALL_KINDS)
+        unknown = set(self.kinds) - set(KNOWN_KINDS)
         if unknown:
-            raise ValueError(f"unknown fault kinds: {sorted(unknown)}; known: {ALL_KINDS}")
+            raise ValueError(f"unknown fault kinds: {sorted(unknown)}; known: {KNOWN_KINDS}")
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError("rate must be within [0, 1]")
+        if "redirect" in self.kinds and not self.redirect_to:
+            raise ValueError("the redirect fault needs redirect_to (a base URL)")
         object.__setattr__(self, "kinds", tuple(self.kinds))
+        if self.endpoints is not None:
+            object.__setattr__(self, "endpoints", tuple(self.endpoints))
 
     def kinds_for(self, endpoint: str) -> tuple[str, ...]:
-        return tuple(k for k in self.kinds if k not in ESEARCH_ONLY or endpoint == "esearch.fcgi")
+        if self.endpoints is not None and endpoint not in self.endpoints:
+            return ()
+        return tuple(k for k in self.kinds
+                     if (k not in ESEARCH_ONLY or endpoint == "esearch.fcgi")
+                     and (k not in EFETCH_ONLY or endpoint == "efetch.fcgi"))
 
     def rng(self, signature: str, attempt: int) -> random.Random:
         digest = hashlib.sha256(f"{self.seed}\x00{signature}\x00{attempt}".encode()).digest()

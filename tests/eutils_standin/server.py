@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import random
 import re
 import secrets
@@ -9,8 +11,11 @@ import socket
 import threading
 import time
 import traceback
+import zlib
 from collections import Counter, defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -50,6 +55,33 @@ class Response:
     content_type: str
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+    chunks: Iterable[bytes] | None = None  # streamed with chunked transfer encoding, not body
+    trickle: float = 0.0  # seconds between two bytes of the whole response
+
+
+_PMID = re.compile(r"<PMID(?: [^>]*)?>\s*(\d+)\s*</PMID>")
+
+
+@functools.lru_cache(maxsize=4)
+def _gzip_zeros(size: int) -> bytes:
+    """A gzip body that inflates to `size` zero bytes (about 1/1000 of it is sent)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    parts, left = [], size
+    while left > 0:
+        parts.append(packer.compress(block[:min(left, len(block))]))
+        left -= len(block)
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
+def _filler(size: int) -> Iterable[bytes]:
+    yield b'<?xml version="1.0" ?>\n<PubmedArticleSet>\n'
+    block = b" " * (1 << 20)
+    left = size
+    while left > 0:
+        yield block[:min(left, len(block))]
+        left -= len(block)
 
 
 def _xml(text: str, status: int = 200) -> Response:
@@ -215,7 +247,7 @@ class StandinServer:
         else:
             response, tag = self._call(handler, params), fault
             if fault is not None:
-                response = self._apply_fault(fault, rng, endpoint, response)
+                response = self._apply_fault(fault, rng, endpoint, response, params)
         record = RequestRecord(method, endpoint, params, 0 if response.drop else response.status,
                                arrival, tag, client)
         with self._lock:
@@ -263,10 +295,24 @@ class StandinServer:
         return fault, rng
 
     def _apply_fault(self, kind: str, rng: random.Random, endpoint: str,
-                     response: Response) -> Response:
+                     response: Response, params: dict[str, str]) -> Response:
+        plan = self.faults
         if kind == "429":
             body = formats.rate_limit_json("127.0.0.1", 4, 3)
             return Response(429, body.encode(), JSON, {"Retry-After": "1"})
+        if kind == "429bare":  # as NCBI often answers: no Retry-After
+            return Response(429, formats.rate_limit_json("127.0.0.1", 4, 3).encode(), JSON)
+        if kind == "redirect":
+            target = f"{plan.redirect_to}{endpoint}?{urlencode(params)}"
+            return Response(307, b"", TEXT, {"Location": target})
+        if kind == "oversize":
+            return Response(200, b"", XML, chunks=_filler(plan.oversize_bytes))
+        if kind == "gzip_bomb":
+            return Response(200, _gzip_zeros(plan.bomb_bytes), XML, {"Content-Encoding": "gzip"})
+        if kind == "trickle":
+            return dataclasses.replace(response, trickle=plan.trickle_interval)
+        if kind in ("foreign_record", "duplicate_record", "swapped_pmids", "missing_record"):
+            return self._efetch_fault(kind, rng, params, response)
         if kind in ("500", "502", "503"):
             return Response(int(kind), formats.ERROR_PAGES[int(kind)].encode(), HTML)
         if kind == "html200":
@@ -287,6 +333,29 @@ class StandinServer:
         else:
             cut = body[:rng.randint(max(1, len(body) // 10), max(1, len(body) * 9 // 10))]
         return Response(200, cut, response.content_type, dict(response.headers))
+
+    def _efetch_fault(self, kind: str, rng: random.Random, params: dict[str, str],
+                      response: Response) -> Response:
+        ids, problem = self._ids_or_history(_Params(params))
+        if problem is not None or response.status != 200:
+            return response
+        records = [self.corpus.by_pmid[i] for i in ids if i in self.corpus.by_pmid]
+        if kind == "foreign_record":
+            asked = set(ids)
+            records.append(rng.choice([r for r in self.corpus.records if r.pmid not in asked]))
+        elif kind == "duplicate_record" and records:
+            records.append(records[rng.randrange(len(records))])
+        elif kind == "missing_record" and records:
+            records.pop(rng.randrange(len(records)))
+        elif kind == "swapped_pmids" and len(records) >= 2:
+            # Two records carry each other's MedlineCitation/PMID (their ArticleIds stay).
+            i, j = rng.sample(range(len(records)), 2)
+            a, b = records[i], records[j]
+            records[i] = dataclasses.replace(
+                a, xml=_PMID.sub(f'<PMID Version="1">{b.pmid}</PMID>', a.xml, count=1))
+            records[j] = dataclasses.replace(
+                b, xml=_PMID.sub(f'<PMID Version="1">{a.pmid}</PMID>', b.xml, count=1))
+        return _xml(formats.efetch_xml(records))
 
     # -- history server ----------------------------------------------------------------------
 
@@ -502,6 +571,12 @@ class _Handler(BaseHTTPRequestHandler):
         if response.drop:
             self.close_connection = True  # nothing is written: the client sees a hang-up
             return
+        if response.trickle:
+            self._trickle(response)
+            return
+        if response.chunks is not None:
+            self._stream(response)
+            return
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
@@ -509,3 +584,38 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(response.body)
+
+    def _trickle(self, response: Response) -> None:
+        """The whole response, status line first, one byte at a time."""
+        self.close_connection = True
+        reason = HTTPStatus(response.status).phrase
+        head = [f"HTTP/1.1 {response.status} {reason}", f"Content-Type: {response.content_type}",
+                f"Content-Length: {len(response.body)}", "Connection: close"]
+        head += [f"{k}: {v}" for k, v in response.headers.items()]
+        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + response.body
+        for i in range(len(data)):
+            if self.server.standin._httpd is None:  # the server is stopping
+                return
+            try:
+                self.wfile.write(data[i:i + 1])
+            except OSError:
+                return  # the client gave up
+            time.sleep(response.trickle)
+
+    def _stream(self, response: Response) -> None:
+        """A body of unannounced length, in chunks, until it ends or the client hangs up."""
+        self.close_connection = True
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Transfer-Encoding", "chunked")
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            for chunk in response.chunks:
+                if self.server.standin._httpd is None:
+                    return
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            return  # the client stopped reading
