@@ -106,6 +106,12 @@ def link(settings: Settings, file, collection, offline, batch_size, as_json):
         f"{data['matched']} matched, {data['ambiguous']} ambiguous, "
         f"{data['not_found']} not found, {data['pending']} pending"
     )
+    if data["removed"]:
+        click.echo(f"{data['removed']} references no longer in the list were removed from "
+                   f"{data['collection']}")
+    if data["undecided"]:
+        click.echo(f"{data['undecided']} references had no cached answer; those already "
+                   "decided kept their stored result")
     click.echo(
         f"HTTP requests sent: {data['requests_sent']}, answers from the cache: "
         f"{data['from_cache']}, retries: {data['retries']}, {data['seconds']:.1f} s"
