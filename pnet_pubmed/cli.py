@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import sys
 
@@ -255,12 +253,13 @@ def _emit(rows: list[dict], fmt: str, columns, table, empty: str) -> None:
 
 
 def _csv(rows: list[dict], columns) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({c: _cell(r.get(c)) for c in columns})
-    return buffer.getvalue()
+    """CSV through the one CSV writer (formula cells neutralised); lists joined by commas."""
+    from .csvout import write
+
+    def value(v):
+        return ",".join(str(x) for x in v) if isinstance(v, list | tuple) else v
+
+    return write(columns, ([value(r.get(c)) for c in columns] for r in rows), float_format=".2f")
 
 
 # The command modules import the helpers above, so they are attached last.

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import csv
-import io
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -14,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from . import csvout
 from .store import Store
 
 DEFAULT_LIMIT = 1000
@@ -176,19 +175,16 @@ def to_json(result: QueryResult) -> str:
 
 
 def to_csv(result: QueryResult) -> str:
-    """CSV with exact values: floats keep every digit, JSON values stay JSON, NULL is empty."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(result.columns)
-    for row in result.rows:
-        writer.writerow([_csv_cell(v) for v in row])
-    return buffer.getvalue()
+    """CSV with exact values: floats keep every digit, JSON values stay JSON, NULL is empty.
+
+    Through the one CSV writer: a text cell that a spreadsheet would run as a formula gets a
+    leading quote; numbers are written as numbers.
+    """
+    return csvout.write(result.columns, ([_csv_value(v) for v in row] for row in result.rows))
 
 
-def _csv_cell(value) -> str:
+def _csv_value(value):
     value = plain(value)
-    if value is None:
-        return ""
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False)
-    return str(value)
+    return value
