@@ -251,6 +251,12 @@ class Store:
             except CommandError as e:
                 # E.g. a database migrated by a newer pnet-pubmed: "Can't locate revision".
                 raise StoreError(self._message(e)) from e
+            if self.dialect == "postgresql":
+                # The role `sql` runs as, with SELECT on tables added since; only reads when
+                # all is in place, and leaves things as they are when the user may not.
+                from .readonly import ensure
+
+                ensure(conn)
 
     @_translating
     def current_revision(self) -> str | None:
