@@ -51,8 +51,11 @@ def _errors_as_one_line(func):
 @click.pass_context
 def main(ctx, db_url, cache_dir, eutils_url, email, api_key):
     """Link reference lists to PubMed, enrich them with EFetch, and search them locally."""
-    ctx.obj = Settings.from_env(db_url=db_url, cache_dir=cache_dir, eutils_url=eutils_url,
-                                email=email, api_key=api_key)
+    try:
+        ctx.obj = Settings.from_env(db_url=db_url, cache_dir=cache_dir, eutils_url=eutils_url,
+                                    email=email, api_key=api_key)
+    except ValueError as e:  # a malformed environment variable
+        raise click.UsageError(str(e)) from None
 
 
 def _store(settings: Settings):

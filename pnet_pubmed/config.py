@@ -56,11 +56,14 @@ class Settings:
         if "cache_dir" in values:
             values["cache_dir"] = Path(values["cache_dir"])
         if "sql_timeout" in values:
+            raw = values["sql_timeout"]
             try:
-                values["sql_timeout"] = float(values["sql_timeout"])
+                values["sql_timeout"] = float(raw)
+                if not values["sql_timeout"] >= 0:
+                    raise ValueError
             except ValueError:
-                raise ValueError(f"{ENVIRONMENT['sql_timeout']} must be a number of seconds, "
-                                 f"not {values['sql_timeout']!r}") from None
+                raise ValueError(f"{ENVIRONMENT['sql_timeout']} must be a number of seconds "
+                                 f"(0: no limit), not {raw!r}") from None
         if not values.get("eutils_url", NCBI_EUTILS_URL).endswith("/"):
             values["eutils_url"] = values["eutils_url"] + "/"
         return cls(**values)

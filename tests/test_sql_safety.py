@@ -411,3 +411,10 @@ def test_record_text_is_split_into_fields():
     assert _record_fields('("")') == [""]
     assert _record_fields('(,"a ""b"", (c)",\\\\)') == [None, 'a "b", (c)', "\\\\"]
     assert _record_fields('("back\\\\slash",)') == ["back\\slash", None]
+
+
+def test_a_malformed_timeout_setting_is_one_line(sqlite_url):
+    result = CliRunner().invoke(main, ["--db", sqlite_url, "sql", "SELECT 1"],
+                                env={"PNET_PUBMED_SQL_TIMEOUT": "-1"})
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "PNET_PUBMED_SQL_TIMEOUT must be a number of seconds" in result.output
