@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import sys
 
@@ -60,8 +58,11 @@ def main(ctx, db_url, cache_dir, eutils_url, email, api_key, verbose):
 
     logs.configure(verbose)
     ctx.call_on_close(logs.reset)
-    ctx.obj = Settings.from_env(db_url=db_url, cache_dir=cache_dir, eutils_url=eutils_url,
-                                email=email, api_key=api_key)
+    try:
+        ctx.obj = Settings.from_env(db_url=db_url, cache_dir=cache_dir, eutils_url=eutils_url,
+                                    email=email, api_key=api_key)
+    except ValueError as e:  # a malformed environment variable
+        raise click.UsageError(str(e)) from None
 
 
 def _store(settings: Settings):
@@ -113,6 +114,12 @@ def link(settings: Settings, file, collection, offline, batch_size, as_json):
         f"{data['matched']} matched, {data['ambiguous']} ambiguous, "
         f"{data['not_found']} not found, {data['pending']} pending"
     )
+    if data["removed"]:
+        click.echo(f"{data['removed']} references no longer in the list were removed from "
+                   f"{data['collection']}")
+    if data["undecided"]:
+        click.echo(f"{data['undecided']} references had no cached answer; those already "
+                   "decided kept their stored result")
     click.echo(
         f"HTTP requests sent: {data['requests_sent']}, answers from the cache: "
         f"{data['from_cache']}, retries: {data['retries']}, {data['seconds']:.1f} s"
@@ -256,12 +263,13 @@ def _emit(rows: list[dict], fmt: str, columns, table, empty: str) -> None:
 
 
 def _csv(rows: list[dict], columns) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({c: _cell(r.get(c)) for c in columns})
-    return buffer.getvalue()
+    """CSV through the one CSV writer (formula cells neutralised); lists joined by commas."""
+    from .csvout import write
+
+    def value(v):
+        return ",".join(str(x) for x in v) if isinstance(v, list | tuple) else v
+
+    return write(columns, ([value(r.get(c)) for c in columns] for r in rows), float_format=".2f")
 
 
 # The command modules import the helpers above, so they are attached last.

@@ -22,13 +22,21 @@ SQL_FORMATS = ("table", "json", "csv")
     show_default=True,
     help="Print at most this many rows (0: all).",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Stop the statement after this many seconds, on the server too (0: no limit) "
+    "[env PNET_PUBMED_SQL_TIMEOUT; default 30].",
+)
 @click.pass_obj
 @_errors_as_one_line
-def sql(settings: Settings, statement, fmt, limit):
+def sql(settings: Settings, statement, fmt, limit, timeout):
     """Run one read-only SQL statement and print its rows; SQL "-" reads it from stdin.
 
-    The connection cannot write: SQLite opens the file read-only, PostgreSQL runs a read-only
-    transaction. Handy views: reference_links and article_mesh (see docs/schema.md).
+    The database keeps it read-only: SQLite opens the file read-only, PostgreSQL runs it in a
+    read-only transaction as the role pnet_pubmed_reader, which can only read the project's
+    tables. Handy views: reference_links and article_mesh (see docs/schema.md).
 
     \b
     Example:
@@ -38,10 +46,16 @@ def sql(settings: Settings, statement, fmt, limit):
 
     if statement == "-":
         statement = sys.stdin.read()
+    if timeout is None:
+        timeout = settings.sql_timeout
     try:
-        result = run_query(_store(settings), statement, limit=limit or None)
+        result = run_query(_store(settings), statement, limit=limit or None,
+                           timeout=timeout or None)
     except QueryError as e:
         raise click.ClickException(str(e)) from None
+    except KeyboardInterrupt:
+        click.echo("Interrupted: the statement was stopped.", err=True)
+        sys.exit(130)
     if fmt == "json":
         click.echo(to_json(result))
     elif fmt == "csv":

@@ -18,6 +18,7 @@ ENVIRONMENT = {
     "eutils_url": "PNET_PUBMED_EUTILS_URL",
     "api_key": "NCBI_API_KEY",
     "email": "NCBI_EMAIL",
+    "sql_timeout": "PNET_PUBMED_SQL_TIMEOUT",
 }
 
 
@@ -47,6 +48,8 @@ class Settings:
     efetch_batch: int = 200
     ecitmatch_batch: int = 100
     esearch_batch: int = 40
+    # Seconds a `sql` statement may run before it is stopped (on the server too); 0: no limit.
+    sql_timeout: float = 30.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -59,6 +62,15 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "cache_dir" in values:
             values["cache_dir"] = Path(values["cache_dir"])
+        if "sql_timeout" in values:
+            raw = values["sql_timeout"]
+            try:
+                values["sql_timeout"] = float(raw)
+                if not values["sql_timeout"] >= 0:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(f"{ENVIRONMENT['sql_timeout']} must be a number of seconds "
+                                 f"(0: no limit), not {raw!r}") from None
         if not values.get("eutils_url", NCBI_EUTILS_URL).endswith("/"):
             values["eutils_url"] = values["eutils_url"] + "/"
         return cls(**values)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pnet_pubmed import csvout
 from pnet_pubmed.values import Article, Author
 
 FORMATS = ("bibtex", "ris", "csljson", "csv")
@@ -300,29 +299,28 @@ def to_csljson(recs: Sequence[ExportRecord]) -> str:
 
 
 def to_csv(recs: Sequence[ExportRecord]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
-    writer.writeheader()
+    """One line per record, through the one CSV writer (formula cells neutralised)."""
+    rows = []
     for rec in recs:
         a = rec.article
-        writer.writerow({
+        rows.append({
             "collection": rec.collection,
             "key": rec.key,
             "pmid": a.pmid,
-            "doi": a.doi or "",
-            "pmcid": a.pmcid or "",
+            "doi": a.doi,
+            "pmcid": a.pmcid,
             "authors": LIST_SEPARATOR.join(au.display for au in a.authors),
             "title": a.title,
-            "journal": a.journal_title or "",
-            "journal_abbreviation": _journal(a) or "",
-            "year": a.year or "",
-            "volume": a.volume or "",
-            "issue": a.issue or "",
-            "pages": a.pages or "",
+            "journal": a.journal_title,
+            "journal_abbreviation": _journal(a),
+            "year": a.year,
+            "volume": a.volume,
+            "issue": a.issue,
+            "pages": a.pages,
             "publication_types": LIST_SEPARATOR.join(p.name for p in a.publication_types),
             "mesh": LIST_SEPARATOR.join(_mesh(a)),
             "major_mesh": LIST_SEPARATOR.join(_mesh(a, major_only=True)),
             "keywords": LIST_SEPARATOR.join(k.text for k in a.keywords),
             "abstract": a.abstract_text,
         })
-    return buffer.getvalue()
+    return csvout.write_dicts(CSV_COLUMNS, rows)

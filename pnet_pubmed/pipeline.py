@@ -34,12 +34,16 @@ class LinkSummary:
     stats: RequestStats = field(default_factory=RequestStats)
     seconds: float = 0.0
     articles_stored: int = 0
+    removed: int = 0  # references stored before that are no longer in the list
+    undecided: int = 0  # references this run could not decide; they kept what was stored
 
     def as_dict(self) -> dict:
         return {
             "collection": self.collection,
             "references": self.references,
             **{k: self.counts.get(k, 0) for k in ("matched", "ambiguous", "not_found", "pending")},
+            "removed": self.removed,
+            "undecided": self.undecided,
             "articles_stored": self.articles_stored,
             "seconds": round(self.seconds, 3),
             **self.stats.as_dict(),
@@ -97,21 +101,26 @@ def link(
         for title, iso, medline_ta in store.journal_names():
             learn(title, iso, medline_ta)
         store.collection_id(collection, source=str(path))
-        store.save_citations(collection, citations)
+        # The collection becomes the list, in one transaction: an interrupted relink leaves
+        # the new list with its new or edited references pending, which a rerun completes.
+        removed = store.save_citations(collection, citations)
 
         stats = RequestStats()
         report = progress or (lambda stage, n: None)
         report("start", len(citations))
-        stored = 0
+        stored = undecided = 0
         with EntrezClient(settings, stats) as client:
             matcher = Matcher(client, progress=report)
             for batch in _batches(citations, batch_size):
                 try:
                     run = matcher.run(batch)
                 except NotCachedError:
+                    # Not knowing is not an answer: the store keeps a decided status and marks
+                    # only references that have none (new or edited ones) as pending.
                     pending = [Match(c.key, "pending", reason="offline: answer not in the cache")
                                for c in batch]
                     store.save_matches(collection, pending)
+                    undecided += len(batch)
                     report("batch", len(batch))
                     continue
                 except EntrezError as exc:
@@ -128,8 +137,8 @@ def link(
                 report("batch", len(batch))
 
         counts = status_counts(store, collection)
-        return LinkSummary(collection, len(citations), counts, stats,
-                           time.perf_counter() - started, stored)
+        return LinkSummary(collection, sum(counts.values()), counts, stats,
+                           time.perf_counter() - started, stored, removed, undecided)
     finally:
         store.close()
 

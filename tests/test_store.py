@@ -373,13 +373,15 @@ def test_citation_upsert_semantics(store):
             Match("3", "ambiguous", None, ("301", "302"), "esearch", None, "two candidates"),
         ],
     )
+    store.save_articles([synthetic(111)])
     # 1 unchanged raw but a new parse; 2 corrected raw text; 3 left out of the list.
-    store.save_citations(
+    removed = store.save_citations(
         "review",
         [cite("1", title="Better parsed title", position=5), cite("2", raw="Corrected 2.")],
     )
+    assert removed == 1
     refs = by_key(store.references("review"))
-    assert set(refs) == {"1", "2", "3"}
+    assert set(refs) == {"1", "2"}  # the collection is the list as it is now
     assert refs["1"]["status"] == "matched" and refs["1"]["pmid"] == "111"
     assert refs["1"]["title"] == "Better parsed title" and refs["1"]["position"] == 5
     assert refs["1"]["candidates"] == ["111"] and refs["1"]["score"] == pytest.approx(0.97)
@@ -387,8 +389,35 @@ def test_citation_upsert_semantics(store):
     assert refs["2"]["status"] == "pending"
     assert [refs["2"][k] for k in ("pmid", "method", "score", "reason")] == [None] * 4
     assert refs["2"]["candidates"] == []
-    assert refs["3"]["status"] == "ambiguous" and refs["3"]["candidates"] == ["301", "302"]
-    assert counts(store)["refs"] == 3
+    assert counts(store)["refs"] == 2
+    assert store.known_pmids(["111"]) == {"111"}  # articles stay: other lists may cite them
+    got = {c["name"]: c for c in store.collections()}["review"]
+    assert (got["n_references"], got["n_matched"], got["n_pending"]) == (2, 1, 1)
+
+
+def test_pending_never_replaces_a_decided_status(store):
+    store.save_citations("review", [cite("1"), cite("2"), cite("3")])
+    store.save_matches("review", [Match("1", "matched", "111", method="ecitmatch", score=0.9),
+                                  Match("2", "not_found", reason="no record fits")])
+    store.save_matches("review", [Match(k, "pending", reason="offline: answer not in the cache")
+                                  for k in ("1", "2", "3")])
+    refs = by_key(store.references("review"))
+    assert (refs["1"]["status"], refs["1"]["pmid"], refs["1"]["score"]) == ("matched", "111", 0.9)
+    assert (refs["2"]["status"], refs["2"]["reason"]) == ("not_found", "no record fits")
+    assert (refs["3"]["status"], refs["3"]["reason"]) == ("pending", "offline: answer not in "
+                                                          "the cache")
+    # A decision still replaces a decision, and a pending reference gets decided.
+    store.save_matches("review", [Match("1", "not_found", reason="retracted"),
+                                  Match("3", "matched", "333")])
+    refs = by_key(store.references("review"))
+    assert (refs["1"]["status"], refs["1"]["pmid"]) == ("not_found", None)
+    assert (refs["3"]["status"], refs["3"]["pmid"]) == ("matched", "333")
+
+
+def test_an_empty_list_empties_the_collection(store):
+    store.save_citations("review", [cite("1"), cite("2")])
+    assert store.save_citations("review", []) == 2
+    assert store.references("review") == []
 
 
 def test_references_fields_order_and_filters(store):

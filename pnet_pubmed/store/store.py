@@ -81,8 +81,8 @@ def _sqlite_path(url: sa.URL) -> Path | None:
 class Store:
     """References, their matches and the matched PubMed records, in one database.
 
-    Every save_* method is one transaction, committed when it returns. Saving citations never
-    deletes references that are no longer in the list: user data goes only on request.
+    Every save_* method is one transaction, committed when it returns. Saving a collection's
+    citations makes it that list: references no longer in it go, the articles stay.
 
     url is a SQLAlchemy URL (sqlite:///path, postgresql+psycopg://...; plain postgresql://
     means psycopg 3) or a bare file path for SQLite. On PostgreSQL, a schema other than public
@@ -251,6 +251,12 @@ class Store:
             except CommandError as e:
                 # E.g. a database migrated by a newer pnet-pubmed: "Can't locate revision".
                 raise StoreError(self._message(e)) from e
+            if self.dialect == "postgresql":
+                # The role `sql` runs as, with SELECT on tables added since; only reads when
+                # all is in place, and leaves things as they are when the user may not.
+                from .readonly import ensure
+
+                ensure(conn)
 
     @_translating
     def current_revision(self) -> str | None:
@@ -305,12 +311,14 @@ class Store:
         return conn.execute(sa.select(c.id).where(c.name == name)).scalar_one()
 
     @_translating
-    def save_citations(self, collection: str, citations: Sequence[Citation]) -> None:
-        """Insert or update references by (collection, key).
+    def save_citations(self, collection: str, citations: Sequence[Citation]) -> int:
+        """Make the collection's references exactly `citations`, by key; returns how many left.
 
-        Parsed fields always take the new values. A reference whose raw text changed goes back
-        to 'pending' and loses its match; an unchanged one keeps it. References of the
-        collection that are not in `citations` are left as they are.
+        A reference is its key in the list. Parsed fields always take the new values. A
+        reference whose raw text changed goes back to 'pending' and loses its match; an
+        unchanged one keeps it. References of the collection whose keys are not in `citations`
+        are deleted (the articles they were linked to stay: other lists may cite them). All of
+        it is one transaction: the collection is the old list or the new one, never a mix.
         """
         dupes = sorted(k for k, n in Counter(c.key for c in citations).items() if n > 1)
         if dupes:
@@ -321,8 +329,9 @@ class Store:
             conn.execute(
                 t.collections.update().where(t.collections.c.id == cid).values(updated_at=now)
             )
+            removed = self._remove_other_keys(conn, cid, {c.key for c in citations})
             if not citations:
-                return
+                return removed
             rows = [
                 citation_row(c)
                 | {
@@ -352,10 +361,24 @@ class Store:
                 ins.on_conflict_do_update(index_elements=["collection_id", "key"], set_=set_),
                 rows,
             )
+            return removed
+
+    @staticmethod
+    def _remove_other_keys(conn: sa.Connection, cid: int, keep: set[str]) -> int:
+        r = t.refs.c
+        stored = conn.execute(sa.select(r.key).where(r.collection_id == cid)).scalars()
+        gone = sorted(set(stored) - keep)
+        for chunk in _chunks(gone):
+            conn.execute(t.refs.delete().where(r.collection_id == cid, r.key.in_(chunk)))
+        return len(gone)
 
     @_translating
     def save_matches(self, collection: str, matches: Sequence[Match]) -> None:
-        """Record match outcomes on the references with the same keys; unknown keys fail."""
+        """Record match outcomes on the references with the same keys; unknown keys fail.
+
+        A 'pending' outcome says a run could not decide: it never replaces a decided status
+        (matched, ambiguous, not_found) and only updates the reason of a pending reference.
+        """
         bad = sorted({m.status for m in matches} - set(t.REFERENCE_STATUSES))
         if bad:
             raise StoreError(f"invalid match status: {', '.join(bad)}")
@@ -372,7 +395,12 @@ class Store:
                 raise StoreError(f"no references with keys {shown} in {collection!r}")
             stmt = (
                 t.refs.update()
-                .where(r.collection_id == cid, r.key == sa.bindparam("b_key"))
+                .where(
+                    r.collection_id == cid,
+                    r.key == sa.bindparam("b_key"),
+                    sa.or_(sa.not_(sa.bindparam("b_undecided", type_=sa.Boolean)),
+                           r.status == "pending"),
+                )
                 .values(
                     {
                         col: sa.bindparam(f"b_{col}", type_=r[col].type)
@@ -382,7 +410,7 @@ class Store:
             )
             params = [
                 {f"b_{k}": v for k, v in match_row(m).items()}
-                | {"b_key": m.key, "b_updated_at": now}
+                | {"b_key": m.key, "b_updated_at": now, "b_undecided": m.status == "pending"}
                 for m in sorted(matches, key=lambda m: m.key)
             ]
             conn.execute(stmt, params)
