@@ -97,7 +97,7 @@ def main() -> None:
             for row in rows:
                 truth = answer.get(row["key"])
                 row = {k: row.get(k) for k in ("key", "status", "pmid", "candidates", "method",
-                                               "score", "reason", "raw")}
+                                               "notes", "score", "reason", "raw")}
                 row["truth"] = truth
                 row["verdict"] = ("right" if row["status"] == "matched" and row["pmid"] == truth
                                   else "wrong" if row["status"] == "matched" else

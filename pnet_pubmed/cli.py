@@ -11,7 +11,8 @@ import click
 from . import __version__
 from .config import Settings
 
-REF_COLUMNS = ("key", "status", "pmid", "method", "score", "candidates", "reason", "raw")
+REF_COLUMNS = ("key", "status", "pmid", "method", "score", "candidates", "reason", "notes",
+               "raw")
 
 
 def _errors_as_one_line(func):
@@ -139,11 +140,14 @@ def refs(settings: Settings, collection, status, fmt):
     if fmt == "jsonl":
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
-    elif fmt == "csv":
+        return
+    # Notes hold commas of their own: "; " between them in a cell.
+    rows = [r | {"notes": "; ".join(r["notes"])} for r in rows]
+    if fmt == "csv":
         click.echo(_csv(rows, REF_COLUMNS), nl=False)
     else:
-        click.echo(_table(rows, ("key", "status", "pmid", "method", "score", "reason", "raw"),
-                          widths={"raw": 60, "reason": 50}))
+        click.echo(_table(rows, ("key", "status", "pmid", "method", "score", "reason", "notes",
+                                 "raw"), widths={"raw": 50, "reason": 40, "notes": 40}))
 
 
 def _ref_row(r: dict) -> dict:
@@ -157,6 +161,7 @@ def _ref_row(r: dict) -> dict:
         "method": r.get("method"),
         "score": r.get("score"),
         "reason": r.get("reason"),
+        "notes": list(r.get("notes") or []),
     }
 
 

@@ -339,6 +339,7 @@ class Store:
                     "status": "pending",
                     "pmid": None,
                     "candidates": [],
+                    "notes": [],
                     "method": None,
                     "score": None,
                     "reason": None,
@@ -357,6 +358,7 @@ class Store:
             for k in ("pmid", "method", "score", "reason"):
                 set_[k] = sa.case((changed, sa.null()), else_=old[k])
             set_["candidates"] = sa.case((changed, new.candidates), else_=old.candidates)
+            set_["notes"] = sa.case((changed, new.notes), else_=old.notes)
             conn.execute(
                 ins.on_conflict_do_update(index_elements=["collection_id", "key"], set_=set_),
                 rows,
@@ -454,6 +456,7 @@ class Store:
                 "method": m["method"],
                 "score": m["score"],
                 "reason": m["reason"],
+                "notes": list(m["notes"] or []),
                 # Beyond the documented keys: the rest of the parsed citation.
                 "et_al": bool(m["et_al"]),
                 "group": m["group_name"],
@@ -691,7 +694,7 @@ class Store:
         return engine
 
 
-_MATCH_COLUMNS = ("status", "pmid", "candidates", "method", "score", "reason")
+_MATCH_COLUMNS = ("status", "pmid", "candidates", "method", "score", "reason", "notes")
 
 
 def _now() -> datetime:
