@@ -46,7 +46,7 @@ class Settings:
     max_backoff: float = 60.0
     cache_expire_days: float = 30.0
     efetch_batch: int = 200
-    ecitmatch_batch: int = 100
+    ecitmatch_batch: int = 200
     esearch_batch: int = 40
     # Seconds a `sql` statement may run before it is stopped (on the server too); 0: no limit.
     sql_timeout: float = 30.0

@@ -57,6 +57,8 @@ REDACTED_IN_CACHE = (*PRIVATE_PARAMS, "Authorization")
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 # URLs longer than this are refused by some proxies; ECitMatch batches stay below it.
 MAX_ECITMATCH_URL = 6000
+# A POSTed ECitMatch batch stays well below what any front end takes in a form body.
+MAX_ECITMATCH_BODY = 64 * 1024
 # The HTTP cache. Answers are stored as JSON (requests-cache's JSON serializer): a cache file
 # that someone else can write cannot run code. The pickled cache of earlier versions had another
 # name, http_cache.sqlite, and is never opened.
@@ -839,17 +841,19 @@ class EntrezClient:
 
     # -- E-utilities ---------------------------------------------------------------------------
     def ecitmatch(self, lines: Sequence[str]) -> list[str]:
-        """ECitMatch answers for the lines, in order, as few GET requests as URLs allow.
+        """ECitMatch answers for the lines, in order, in as few requests as it can.
 
-        NCBI documents ECitMatch as a GET service, so batches are cut by URL length as well as
-        by count.
+        A batch whose URL stays short is a GET, as NCBI documents the service; a fuller one is
+        POSTed (NCBI takes that: Biopython's Entrez.ecitmatch posts every query over 1,000
+        characters), up to ecitmatch_batch lines and MAX_ECITMATCH_BODY bytes.
         """
         results: list[str] = []
-        for chunk in self._ecitmatch_batches(lines):
+        for chunk, size in self._ecitmatch_batches(lines):
             expected = len(chunk)
             _, answer = self.request(
                 "ecitmatch.cgi",
                 {"db": "pubmed", "retmode": "xml", "bdata": "\r".join(chunk)},
+                method="GET" if size <= MAX_ECITMATCH_URL else "POST",
                 step="ECitMatch",
                 validate=lambda body, n=expected: validate_ecitmatch(body, n),
                 headers={"X-Citation-Lines": str(expected)},
@@ -857,19 +861,19 @@ class EntrezClient:
             results.extend(answer)
         return results
 
-    def _ecitmatch_batches(self, lines: Sequence[str]) -> Iterable[list[str]]:
+    def _ecitmatch_batches(self, lines: Sequence[str]) -> Iterable[tuple[list[str], int]]:
         chunk: list[str] = []
         size = 0
         for line in lines:
             encoded = len(quote(line)) + 3
             full = len(chunk) >= self.settings.ecitmatch_batch
-            if chunk and (full or size + encoded > MAX_ECITMATCH_URL):
-                yield chunk
+            if chunk and (full or size + encoded > MAX_ECITMATCH_BODY):
+                yield chunk, size
                 chunk, size = [], 0
             chunk.append(line)
             size += encoded
         if chunk:
-            yield chunk
+            yield chunk, size
 
     def esearch(self, term: str, retmax: int = 10000) -> tuple[int, list[str]]:
         """Ids for a PubMed query (POST, so long OR-combined queries fit)."""

@@ -108,7 +108,14 @@ def index_rows(pairs: Iterable[tuple[str, str]]) -> list[str]:
     names ("E"), shortened names ("L", empty when two journals share one), abbreviation words
     ("W") and gazetteer names for the reference labeller ("G"). Folding 38,000 titles takes
     seconds, so tools/make_journal_table.py does it once."""
+    pairs = list(pairs)
+    # A name that is some journal's MedlineTA means that journal, whatever other catalog
+    # titles fold to the same words ("Science" is the MedlineTA of Science (New York, N.Y.) and
+    # the title of the journal abbreviated "Science (1979)").
     exact: dict[str, str] = {}
+    for _, medline_ta in pairs:
+        if fold(medline_ta):
+            exact.setdefault(fold(medline_ta), medline_ta)
     loose: dict[str, str | None] = {}
     words: dict[tuple[str, ...], set[str]] = {}
     gazetteer: set[str] = set()

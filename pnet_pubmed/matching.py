@@ -706,15 +706,16 @@ class Matcher:
                 todo.append(c)
 
         # Round 1: ECitMatch for the citations it can place, ESearch for the rest, one EFetch.
+        # One ECitMatch line a reference: its first reading that ECitMatch can place. The
+        # other readings get their chance in the ESearch rounds.
         lines, tagged = [], {}
         for i, c in enumerate(todo):
-            seen: set[str] = set()
             for j, reading in enumerate(c.readings):
                 line = ecitmatch_line(reading, f"r{i}" if j == 0 else f"r{i}.{j}")
-                if line and line.rsplit("|", 2)[0] not in seen:
-                    seen.add(line.rsplit("|", 2)[0])
+                if line:
                     lines.append(line)
                     tagged[line.rsplit("|", 2)[1]] = c
+                    break
         found: dict[str, list[str]] = {}
         if lines:
             for answer in self.client.ecitmatch(lines):

@@ -12,7 +12,6 @@ from pathlib import Path
 from .citations import read_references
 from .config import Settings
 from .entrez import EntrezClient, EntrezError, NotCachedError, RequestStats
-from .journals import learn
 from .matching import Matcher
 from .store import Store
 from .values import Citation, Match
@@ -97,9 +96,9 @@ def link(
     store = Store(settings.db_url)
     try:
         store.upgrade()
-        # Journals met in earlier runs map full names to NLM abbreviations for ECitMatch.
-        for title, iso, medline_ta in store.journal_names():
-            learn(title, iso, medline_ta)
+        # Query text depends on the list alone (and the shipped journal index), never on what
+        # earlier runs or batches fetched: a rerun asks exactly what the first run asked, so
+        # it is answered from the cache.
         store.collection_id(collection, source=str(path))
         # The collection becomes the list, in one transaction: an interrupted relink leaves
         # the new list with its new or edited references pending, which a rerun completes.
@@ -131,8 +130,6 @@ def link(
                                     "run link again to resume") from exc
                 # Records first, then the links to them: an interruption leaves no dangling link.
                 stored += store.save_articles(run.matched_articles())
-                for article in run.articles.values():
-                    learn(article.journal_title, article.iso_abbreviation, article.medline_ta)
                 store.save_matches(collection, [run.matches[c.key] for c in batch])
                 report("batch", len(batch))
 

@@ -178,6 +178,7 @@ def repaired(lab: Labelled) -> Labelled:
     e-locator ("e1234", "eadn0327") after the volume."""
     labels = list(lab.labels)
     tokens = lab.tokens
+    _trim_journal(lab, labels)
     titles = [i for i, x in enumerate(labels) if x == "T"]
     start = titles[-1] + 1 if titles else 0
     n = len(tokens)
@@ -215,6 +216,34 @@ def repaired(lab: Labelled) -> Labelled:
     if labels == list(lab.labels):
         return lab
     return Labelled(lab.text, lab.tokens, tuple(labels))
+
+
+def _trim_journal(lab: Labelled, labels: list[str]) -> None:
+    """"… fate of NO x in the Arctic atmosphere. Science 2008": a journal run with a sentence
+    end inside, where only what follows the last one is a known journal, ends the title there."""
+    from ..journals import to_nlm_abbreviation
+
+    tokens = lab.tokens
+    runs, start = [], None
+    for i, x in enumerate([*labels, "O"]):
+        if x == "J" and start is None:
+            start = i
+        elif x != "J" and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    for a, b in runs:
+        ends = [i for i in range(a + 1, b) if tokens[i].text == "." and
+                tokens[i + 1].start > tokens[i].end and tokens[i - 1].kind == "word"
+                and len(tokens[i - 1].text) > 3]
+        if not ends:
+            continue
+        cut = ends[-1]
+        after = lab.text[tokens[cut + 1].start: tokens[b].end]
+        before = lab.text[tokens[a].start: tokens[cut - 1].end]
+        if to_nlm_abbreviation(after) and not to_nlm_abbreviation(before):
+            for k in range(a, cut):
+                labels[k] = "T"
+            labels[cut] = "O"
 
 
 def citation_from_labels(lab: Labelled, key: str, raw: str, position: int) -> Citation | None:
