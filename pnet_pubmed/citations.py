@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -65,6 +66,7 @@ _MARKER = re.compile(
     re.X,
 )
 _PMID_LINE = re.compile(r"^(?:pmid\s*[:=]?\s*)?(\d{1,8})\.?$", re.I)
+_PMID_SEPARATORS = re.compile(r"\s*[,;]\s*|\s+")
 _DOI = re.compile(
     r"(?:\b(?:available\s+(?:from|at)|retrieved\s+from)\s*:?\s*)?"  # Harvard's and APA 6's lead-in
     r"(?:\bdoi\s*[:=]?\s*|https?://(?:dx\.)?doi\.org/|\bdoi\.org/)?\b(10\.\d{4,9}/[^\s\"<>]+)",
@@ -880,6 +882,12 @@ def _join_lines(entry: str) -> str:
 
 def parse_reference_list(text: str) -> list[Citation]:
     """A pasted reference list → one Citation per entry, unreadable ones as kind='unparsed'."""
+    ids = _PMID_SEPARATORS.split(text.strip())
+    if len(ids) > 1 and all(_PMID_LINE.match(i) for i in ids) and any(
+            len(_PMID_SEPARATORS.split(line.strip())) > 1 for line in text.splitlines()):
+        # "11334727, 21306238 15888888": PMIDs on one line (or a few), by commas or spaces
+        return [Citation(key=str(n), raw=i, position=n, kind="pmid", pmid=i)
+                for n, i in enumerate(ids, start=1)]
     citations = []
     for position, (entry, number, body) in enumerate(_entries(text), start=1):
         key = number if number is not None else str(position)
@@ -1090,6 +1098,9 @@ def _latex_to_text(value: str) -> str:
     return converter.latex_to_text(value)
 
 
+_BIBTEX_KEY = re.compile(r"@\s*\w+\s*[{(]\s*([^\s,{}()=\"#%'\\~]+)\s*,")
+
+
 def parse_bibtex(text: str) -> list[Citation]:
     """A BibTeX file → Citations, one per entry (@string macros applied; @comment skipped)."""
     import bibtexparser
@@ -1103,7 +1114,9 @@ def parse_bibtex(text: str) -> list[Citation]:
         if entry_text in strings:
             continue
         position += 1
-        key = str(position)
+        # The entry's own key ("okamoto2020"), so that \cite{okamoto2020} still works on export
+        named = _BIBTEX_KEY.match(entry_text)
+        key = named.group(1) if named else str(position)
         try:
             library = bibtexparser.parse_string(prefix + entry_text)
         except Exception as exc:  # a broken entry becomes 'unparsed', the others go on
@@ -1395,17 +1408,38 @@ def _decode(data: bytes, path: Path) -> str:
     return text
 
 
+# A reference list larger than this (a file or standard input) is refused: 100,000 references
+# are about 30 MB.
+MAX_LIST_BYTES = 64_000_000
+
+
+def _read_capped(stream, name: Path) -> bytes:
+    data = stream.read(MAX_LIST_BYTES + 1)
+    if len(data) > MAX_LIST_BYTES:
+        raise CitationInputError(f"{name}: larger than {MAX_LIST_BYTES / 1e6:g} MB, the "
+                                 "most a reference list may be; split it")
+    return data
+
+
 def read_references(path: str | Path) -> list[Citation]:
-    """Read a reference file of any supported format; CitationInputError if it has none."""
-    path = Path(path)
-    if not path.exists():
-        raise CitationInputError(f"{path}: no such file")
-    if path.is_dir():
-        raise CitationInputError(f"{path}: a directory, not a file")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CitationInputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    """Read a reference file of any supported format ("-": standard input), at most
+    MAX_LIST_BYTES; CitationInputError if it has no reference."""
+    if str(path) == "-":
+        path = Path("standard input")
+        stream = getattr(sys.stdin, "buffer", None)
+        data = _read_capped(stream, path) if stream is not None else (
+            _read_capped(sys.stdin, path).encode("utf-8") if sys.stdin else b"")
+    else:
+        path = Path(path)
+        if not path.exists():
+            raise CitationInputError(f"{path}: no such file")
+        if path.is_dir():
+            raise CitationInputError(f"{path}: a directory, not a file")
+        try:
+            with path.open("rb") as f:
+                data = _read_capped(f, path)
+        except OSError as exc:
+            raise CitationInputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     text = _decode(data, path)
     if not text.strip():
         raise CitationInputError(f"{path}: empty file")

@@ -20,6 +20,9 @@ from .values import Citation, Match
 BUNDLED_LIST = "references.txt"
 BUNDLED_COLLECTION = "pnet-review-2015"
 STATUSES = ("matched", "ambiguous", "not_found", "pending")
+STDIN = "-"  # `link -`: the list comes on standard input
+STDIN_SOURCE = "<stdin>"  # collections.source of such a list
+STDIN_COLLECTION = "stdin"  # its collection, without --collection
 
 
 class LinkError(RuntimeError):
@@ -89,9 +92,15 @@ def link(
     settings = settings or Settings.from_env()
     if settings.uses_ncbi and not settings.email and not settings.offline:
         raise LinkError("NCBI asks every client for a contact email: set NCBI_EMAIL or --email")
-    path = Path(source) if source else bundled_list()
-    citations = unique_keys(read_references(path))
-    collection = collection or collection_name_for(path)
+    if str(source) == STDIN:
+        # The list piped in: capped and decoded like a file's bytes.
+        citations = unique_keys(read_references(STDIN))
+        path = Path(STDIN_SOURCE)
+        collection = collection or STDIN_COLLECTION
+    else:
+        path = Path(source) if source else bundled_list()
+        citations = unique_keys(read_references(path))
+        collection = collection or collection_name_for(path)
     started = time.perf_counter()
 
     store = Store(settings.db_url)
@@ -130,7 +139,7 @@ def link(
                     raise LinkError(f"{exc}; {done} matched references are stored, "
                                     "run link again to resume") from exc
                 # Records first, then the links to them: an interruption leaves no dangling link.
-                stored += store.save_articles(run.matched_articles())
+                stored += store.save_articles(run.matched_articles(), client.received_at)
                 for article in run.articles.values():
                     learn(article.journal_title, article.iso_abbreviation, article.medline_ta)
                 store.save_matches(collection, [run.matches[c.key] for c in batch])

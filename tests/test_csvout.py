@@ -120,9 +120,10 @@ def test_no_csv_output_writes_a_formula(hostile_db, args):
 
 
 def test_what_the_cells_say(hostile_db):
-    refs = {r[0]: r for r in csv_of(hostile_db, "refs", "--format", "csv")[1:]}
-    assert refs["1"][-1] == "'" + HOSTILE["minus"]
-    assert refs["'@2"][-2] == "'" + HOSTILE["cr"]  # the key too: it is text
+    table = csv_of(hostile_db, "refs", "--format", "csv")
+    refs = {r["key"]: r for r in (dict(zip(table[0], row, strict=True)) for row in table[1:])}
+    assert refs["1"]["raw"] == "'" + HOSTILE["minus"]
+    assert refs["'@2"]["reason"] == "'" + HOSTILE["cr"]  # the key too: it is text
     export = csv_of(hostile_db, "export", "--format", "csv")
     record = dict(zip(export[0], export[1], strict=True))
     assert record["title"] == "'" + HOSTILE["equals"]
