@@ -394,3 +394,51 @@ def test_compare_names_other_changes_apart_from_the_flags():
         *old.comments_corrections, CommentCorrection("CommentIn", "2")))
     assert compare(old, commented).other == ("pmcid", "comments_corrections")
     assert compare(old, commented).lines()[-1] == "  also changed: pmcid, comments_corrections"
+
+
+def test_store_selection_touch_and_delete_on_both_backends(db_url):
+    from pnet_pubmed.values import Citation, Match
+
+    records = {a.pmid: a for a in parse_records(UPDATE.read_bytes()).articles}
+    cited = ["99000101", "99000102", CONCERN]
+    with Store(db_url) as store:
+        store.upgrade()
+        old = datetime.now(UTC) - timedelta(days=40)
+        store.save_articles(list(records.values()), dict.fromkeys(records, old))
+        for name, pmids in (("a", cited), ("b", cited[:1])):
+            store.save_citations(name, [Citation(key=str(i), raw=p, position=i, kind="pmid",
+                                                 pmid=p) for i, p in enumerate(pmids, 1)])
+            store.save_matches(name, [Match(str(i), "matched", p) for i, p in
+                                      enumerate(pmids, 1)])
+        # 99000103 and 99000105 are stored but cited by no collection: never selected.
+        assert store.refresh_selection() == sorted(cited)
+        assert store.refresh_selection("b") == ["99000101"]
+        assert store.refresh_selection(status_not=("MEDLINE",)) == ["99000102"]
+        assert store.refresh_selection(status_not=("MEDLINE", "Publisher",
+                                                   "PubMed-not-MEDLINE")) == []
+        cutoff = datetime.now(UTC) - timedelta(days=30)
+        assert store.refresh_selection(older_than=cutoff) == sorted(cited)
+        store.touch_articles(["99000101"])
+        assert store.refresh_selection(older_than=cutoff) == ["23985001", "99000102"]
+        done = store.delete_collection("a")
+        assert done == {"collection": "a", "references": 3, "records": 3,
+                        "records_cited_elsewhere": 1}
+        assert store.known_pmids(records) == set(records)
+        assert [c["name"] for c in store.collections()] == ["b"]
+        assert store.refresh_selection() == ["99000101"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_sql_reads_the_flags_view_as_the_reader_role(backend, tmp_path):
+    from pnet_pubmed.sqlquery import run_query
+    from tests.linked_db import database_url
+
+    with database_url(backend, tmp_path) as url:
+        with Store(url) as store:
+            store.upgrade()
+            store.save_articles(parse_records(UPDATE.read_bytes()).articles)
+            result = run_query(store, "SELECT flag, notice_pmid FROM article_flags "
+                                      "WHERE pmid = '99000101' ORDER BY notice_pmid",
+                               limit=10, timeout=10)
+        assert [(r["flag"], r["notice_pmid"]) for r in result.records()] == [
+            ("retracted", "99000102"), ("erratum", "99000103"), ("updated", "99000104")]
