@@ -61,8 +61,15 @@ def main() -> None:
     parser.add_argument("--rate-limit", type=float, default=0.0,
                         help="the stand-in's requests/s (NCBI: 3); 0 for none")
     parser.add_argument("--dump", type=Path, help="write every reference's outcome here (JSONL)")
+    parser.add_argument("--model", type=Path,
+                        help="a labeller model to use instead of the shipped one (e.g. one "
+                        "trained by tools/train_reference_model.py --holdout-from KEY)")
     args = parser.parse_args()
 
+    if args.model:
+        from pnet_pubmed.references import labeller
+
+        labeller._default = labeller.Labeller(str(args.model))
     answer = json.loads((args.data / "key.json").read_text())["answer"]
     lines = (args.data / "references.txt").read_text(encoding="utf-8").splitlines()
     if args.from_key:
@@ -97,7 +104,7 @@ def main() -> None:
             for row in rows:
                 truth = answer.get(row["key"])
                 row = {k: row.get(k) for k in ("key", "status", "pmid", "candidates", "method",
-                                               "score", "reason", "raw")}
+                                               "notes", "score", "reason", "raw")}
                 row["truth"] = truth
                 row["verdict"] = ("right" if row["status"] == "matched" and row["pmid"] == truth
                                   else "wrong" if row["status"] == "matched" else

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-import sys
+import stat
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -101,6 +102,10 @@ _ABSTRACT = re.compile(
     r"(?P<number>[A-Z]{0,4}-?\d+[A-Za-z]?)\b\s*\)?",
     re.I,
 )
+# A talk or poster: "Paper presented at: ESMO Congress; 2018; Munich" (no PubMed record).
+PRESENTED = re.compile(
+    r"\b(?:(?:paper|poster|talk|abstract|lecture)\s+)?presented\s+at\b|\bposter\s+session\b"
+    r"|\b(?:oral|poster)\s+presentation\b", re.I)
 _PAREN_YEAR = re.compile(rf"\(\s*(?P<year>{_YEAR})[a-z]?(?:\s*[,;]\s*[^()]{{0,25}})?\s*\)")
 _BARE_YEAR = re.compile(rf"(?:^|(?<=[\s,.]))(?P<year>{_YEAR})[a-z]?\s*[.:]\s")
 # Vancouver/AMA source: "N Engl J Med. 2011 Feb 10;364(6):514-23"
@@ -606,9 +611,11 @@ def _parse_fields(body: str) -> dict | str:
 
     kind = "article"
     page_text, first_page = _pages(pages)
-    if abstract_number:
+    if abstract_number or PRESENTED.search(body):
         kind = "meeting_abstract"
         page_text = first_page = None
+        if journal and PRESENTED.search(journal):
+            journal = None  # "Paper presented at: ESMO Congress" is a meeting, not a journal
     elif epub and not volume and not page_text:
         kind = "epub_ahead"
     return dict(
@@ -830,7 +837,8 @@ def _entries(text: str) -> list[tuple[str, str | None, str | None]]:
                                  or (not line[:1].isupper() and not _is_url(line)
                                      and _looks_complete(f"{prev}\n{line}", True)))
                 elif (_is_identifier(line) and not re.fullmatch(r"\d{1,5}\.?", line)) or (
-                        _starts_with_author(line) and prev.rstrip()[-1:] in ".)"
+                        _starts_with_author(line)
+                        and (prev.rstrip()[-1:] in ".)" or _ENDS_WITH_URL.search(prev))
                         and not (_SOURCE_START.match(line) and not _looks_complete(prev))):
                     continues = False
                 else:
@@ -850,6 +858,9 @@ def _entries(text: str) -> list[tuple[str, str | None, str | None]]:
 
 
 _LINK_WORDS = ("https://", "http://", "doi:", "doi.org/")
+# "… Available from: https://www.who.int/…/en/": a reference may end in a URL, and a line that
+# starts with a name after it is the next reference.
+_ENDS_WITH_URL = re.compile(r"(?:https?://|www\.)\S+$", re.I)
 
 
 def _broken_word(out: str, line: str) -> bool:
@@ -923,6 +934,8 @@ def with_labelled_reading(citation: Citation, text: str) -> Citation:
     if labelled is None:
         return citation
     kind = citation.kind if citation.kind in ("meeting_abstract", "epub_ahead") else "article"
+    if PRESENTED.search(text):
+        kind = "meeting_abstract"
     if kind == "epub_ahead" and (labelled.volume or labelled.first_page):
         kind = "article"
     labelled = replace(labelled, kind=kind, reader="labeller",
@@ -1118,47 +1131,51 @@ def parse_bibtex(text: str) -> list[Citation]:
         named = _BIBTEX_KEY.match(entry_text)
         key = named.group(1) if named else str(position)
         try:
-            library = bibtexparser.parse_string(prefix + entry_text)
+            citations.append(_bibtex_entry(bibtexparser, prefix, entry_text, key, position))
         except Exception as exc:  # a broken entry becomes 'unparsed', the others go on
-            citations.append(_unparsed(key, entry_text, position,
+            # (RecursionError too: braces nested thousands deep)
+            citations.append(_unparsed(key, entry_text[:2000], position,
                                        f"BibTeX entry unreadable ({type(exc).__name__})"))
-            continue
-        if not library.entries:
-            citations.append(_unparsed(key, entry_text, position, "BibTeX entry unreadable"))
-            continue
-        entry = library.entries[0]
-        wanted = {"year", "date", "title", "shortjournal", "journal", "journaltitle", "booktitle",
-                  "volume", "number", "issue", "pages", "doi", "pmid", "note", "annote",
-                  "pubstate", "keywords"}
-        f = {k.lower(): _latex_to_text(str(v.value)) for k, v in entry.fields_dict.items()
-             if k.lower() in wanted}
-        raw_authors = entry.fields_dict.get("author")
-        authors: list[str] = []
-        groups: list[str] = []
-        et_al = False
-        if raw_authors is not None:
-            for part in _bibtex_names(_spaces(str(raw_authors.value))):
-                stripped = part.strip()
-                if stripped.startswith("{") and stripped.endswith("}"):
-                    groups.append(_latex_to_text(stripped))  # {RADIANT-3 Study Group}
-                elif stripped.lower() == "others":
-                    et_al = True
-                elif m := re.fullmatch(r"([^,{}]+?)\s+\{([^{}]+)\}", stripped):
-                    # "R. E. {Curiel Cid}": the braced run is the whole surname
-                    authors.append(_latex_to_text(f"{m.group(2)}, {m.group(1)}"))
-                else:
-                    authors.append(_latex_to_text(stripped))
-        citations.append(_structured(
-            key, entry_text, position, authors=authors, et_al=et_al, groups=groups,
-            year=f.get("year") or f.get("date"), title=f.get("title"),
-            journal=(f.get("shortjournal") or f.get("journal") or f.get("journaltitle")
-                     or f.get("booktitle")),
-            volume=f.get("volume"), issue=f.get("number") or f.get("issue"),
-            pages=f.get("pages"), doi=f.get("doi"), pmid=f.get("pmid"),
-            notes=(f.get("note"), f.get("annote"), f.get("pubstate"), f.get("keywords")),
-            type_hint=entry.entry_type,
-        ))
     return citations
+
+
+def _bibtex_entry(bibtexparser, prefix: str, entry_text: str, key: str,
+                  position: int) -> Citation:
+    library = bibtexparser.parse_string(prefix + entry_text)
+    if not library.entries:
+        return _unparsed(key, entry_text, position, "BibTeX entry unreadable")
+    entry = library.entries[0]
+    wanted = {"year", "date", "title", "shortjournal", "journal", "journaltitle", "booktitle",
+              "volume", "number", "issue", "pages", "doi", "pmid", "note", "annote",
+              "pubstate", "keywords"}
+    f = {k.lower(): _latex_to_text(str(v.value)) for k, v in entry.fields_dict.items()
+         if k.lower() in wanted}
+    raw_authors = entry.fields_dict.get("author")
+    authors: list[str] = []
+    groups: list[str] = []
+    et_al = False
+    if raw_authors is not None:
+        for part in _bibtex_names(_spaces(str(raw_authors.value))):
+            stripped = part.strip()
+            if stripped.startswith("{") and stripped.endswith("}"):
+                groups.append(_latex_to_text(stripped))  # {RADIANT-3 Study Group}
+            elif stripped.lower() == "others":
+                et_al = True
+            elif m := re.fullmatch(r"([^,{}]+?)\s+\{([^{}]+)\}", stripped):
+                # "R. E. {Curiel Cid}": the braced run is the whole surname
+                authors.append(_latex_to_text(f"{m.group(2)}, {m.group(1)}"))
+            else:
+                authors.append(_latex_to_text(stripped))
+    return _structured(
+        key, entry_text, position, authors=authors, et_al=et_al, groups=groups,
+        year=f.get("year") or f.get("date"), title=f.get("title"),
+        journal=(f.get("shortjournal") or f.get("journal") or f.get("journaltitle")
+                 or f.get("booktitle")),
+        volume=f.get("volume"), issue=f.get("number") or f.get("issue"),
+        pages=f.get("pages"), doi=f.get("doi"), pmid=f.get("pmid"),
+        notes=(f.get("note"), f.get("annote"), f.get("pubstate"), f.get("keywords")),
+        type_hint=entry.entry_type,
+    )
 
 
 def _ris_records(text: str) -> list[str]:
@@ -1270,47 +1287,86 @@ def parse_medline(text: str) -> list[Citation]:
 def _csl_name(author: dict) -> str:
     if author.get("literal"):
         return ""
-    family = " ".join(x for x in (author.get("non-dropping-particle"), author.get("family")) if x)
-    return f"{family}, {author.get('given', '')}".strip(" ,")
+    family = " ".join(x for x in (_scalar(author.get("non-dropping-particle")),
+                                  _scalar(author.get("family"))) if x)
+    return f"{family}, {_scalar(author.get('given')) or ''}".strip(" ,")
+
+
+def _scalar(value) -> str | None:
+    """A CSL-JSON value where text belongs: numbers as text, a list's first text, else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, list) and value:
+        return _scalar(value[0])
+    return None
+
+
+def _load_json(text: str):
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise CitationInputError("the JSON is nested too deeply to be a reference list") from None
 
 
 def parse_csl_json(text: str) -> list[Citation]:
-    """CSL-JSON (a list of items, or one item) → Citations."""
-    data = json.loads(text)
+    """CSL-JSON (a list of items, or one item) → Citations; an item that cannot be read becomes
+    'unparsed' with the reason, and the others go on."""
+    data = _load_json(text)
     items = data if isinstance(data, list) else data.get("items", [data]) if isinstance(
         data, dict) else []
+    if not isinstance(items, list):
+        items = [items]
     citations = []
     for position, item in enumerate(items, start=1):
-        key = str(position)
-        if isinstance(item, str):  # ["21306238", "10.1056/…", "Yao JC, … 2011;364:514-23."]
-            citations.append(parse_reference(item, key, position))
-            continue
-        if isinstance(item, int) and not isinstance(item, bool):
-            citations.append(parse_reference(str(item), key, position))
-            continue
-        raw = json.dumps(item, ensure_ascii=False)
-        if not isinstance(item, dict):
-            citations.append(_unparsed(key, raw, position, "CSL-JSON item is not an object"))
-            continue
-        authors = item.get("author") or []
-        groups = [a["literal"] for a in authors if isinstance(a, dict) and a.get("literal")]
-        names = [_csl_name(a) for a in authors if isinstance(a, dict) and not a.get("literal")]
-        # The abbreviation first, as ECitMatch wants it; then the full name.
-        journal = item.get("container-title-short") or item.get("journalAbbreviation") or item.get(
-            "container-title")
-        if isinstance(journal, list):
-            journal = journal[0] if journal else None
-        title = item.get("title")
-        if isinstance(title, list):
-            title = title[0] if title else None
-        citations.append(_structured(
-            key, raw, position, authors=names, et_al=False, groups=groups,
-            year=_csl_year(item), title=title, journal=journal,
-            volume=item.get("volume"), issue=item.get("issue"), pages=item.get("page"),
-            doi=item.get("DOI") or item.get("doi"), pmid=item.get("PMID") or item.get("pmid"),
-            notes=(item.get("note"), item.get("status")), type_hint=str(item.get("type", "")),
-        ))
+        try:
+            citations.append(_csl_item(item, position))
+        except RecursionError:
+            citations.append(_unparsed(str(position), "", position,
+                                       "CSL-JSON item nested too deeply"))
+        except Exception as exc:  # one odd item must not stop the list
+            citations.append(_unparsed(str(position), _short_json(item), position,
+                                       f"CSL-JSON item unreadable ({type(exc).__name__})"))
     return citations
+
+
+def _short_json(item) -> str:
+    try:
+        return json.dumps(item, ensure_ascii=False)[:2000]
+    except (TypeError, ValueError, RecursionError):
+        return ""
+
+
+def _csl_item(item, position: int) -> Citation:
+    key = str(position)
+    if isinstance(item, str):  # ["21306238", "10.1056/…", "Yao JC, … 2011;364:514-23."]
+        return parse_reference(item, key, position)
+    if isinstance(item, int) and not isinstance(item, bool):
+        return parse_reference(str(item), key, position)
+    raw = _short_json(item)
+    if not isinstance(item, dict):
+        return _unparsed(key, raw, position, "CSL-JSON item is not an object")
+    authors = item.get("author") or []
+    if not isinstance(authors, list):
+        authors = []
+    groups = [_scalar(a["literal"]) for a in authors
+              if isinstance(a, dict) and _scalar(a.get("literal"))]
+    names = [_csl_name(a) for a in authors if isinstance(a, dict) and not a.get("literal")]
+    # The abbreviation first, as ECitMatch wants it; then the full name.
+    journal = (_scalar(item.get("container-title-short"))
+               or _scalar(item.get("journalAbbreviation"))
+               or _scalar(item.get("container-title")))
+    return _structured(
+        key, raw, position, authors=names, et_al=False, groups=groups,
+        year=_csl_year(item), title=_scalar(item.get("title")), journal=journal,
+        volume=_scalar(item.get("volume")), issue=_scalar(item.get("issue")),
+        pages=_scalar(item.get("page")),
+        doi=_scalar(item.get("DOI")) or _scalar(item.get("doi")),
+        pmid=_scalar(item.get("PMID")) or _scalar(item.get("pmid")),
+        notes=(_scalar(item.get("note")), _scalar(item.get("status"))),
+        type_hint=_scalar(item.get("type")) or "",
+    )
 
 
 def _csl_year(item: dict) -> int | None:
@@ -1318,13 +1374,13 @@ def _csl_year(item: dict) -> int | None:
         value = item.get(field)
         if isinstance(value, dict):
             parts = value.get("date-parts")
-            if parts and parts[0] and parts[0][0]:
-                return _year_of(parts[0][0])
+            if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
+                return _year_of(_scalar(parts[0][0]))
             for k in ("raw", "literal"):
-                if value.get(k):
-                    return _year_of(value[k])
-        elif value:
-            return _year_of(value)
+                if _scalar(value.get(k)):
+                    return _year_of(_scalar(value[k]))
+        elif _scalar(value):
+            return _year_of(_scalar(value))
     return None
 
 
@@ -1337,6 +1393,9 @@ def detect_format(text: str) -> str:
             data = json.loads(stripped)
         except ValueError:
             data = None
+        except RecursionError:
+            raise CitationInputError("the JSON is nested too deeply to be a reference list") \
+                from None
         items = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
         dicts = [i for i in items if isinstance(i, dict)]
         if items and any(
@@ -1408,46 +1467,74 @@ def _decode(data: bytes, path: Path) -> str:
     return text
 
 
-# A reference list larger than this (a file or standard input) is refused: 100,000 references
-# are about 30 MB.
-MAX_LIST_BYTES = 64_000_000
+# A reference list of 100,000 entries is about 25 MB; nothing larger is read.
+MAX_INPUT_BYTES = 64 * 1024 * 1024
 
 
-def _read_capped(stream, name: Path) -> bytes:
-    data = stream.read(MAX_LIST_BYTES + 1)
-    if len(data) > MAX_LIST_BYTES:
-        raise CitationInputError(f"{name}: larger than {MAX_LIST_BYTES / 1e6:g} MB, the "
-                                 "most a reference list may be; split it")
-    return data
+def read_input(path: str | Path, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of a reference file: a regular file (not a FIFO, a device such as /dev/zero,
+    or a socket, whatever a symlink points at), at most `limit` bytes."""
+    path = Path(path)
+    try:
+        # O_NONBLOCK: opening a FIFO with no writer must not wait forever.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise CitationInputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CitationInputError(f"{path}: a directory, not a file") from None
+    except OSError as exc:
+        raise CitationInputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise CitationInputError(f"{path}: a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise CitationInputError(f"{path}: not a regular file (a device, pipe or socket)")
+        if info.st_size > limit:
+            raise CitationInputError(f"{path}: {info.st_size // 1_000_000} MB, more than the "
+                                     f"{limit // 1_000_000} MB a reference list may have")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:  # the file grew while it was read
+            raise CitationInputError(f"{path}: more than the {limit // 1_000_000} MB a "
+                                     "reference list may have")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise CitationInputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
 
 
 def read_references(path: str | Path) -> list[Citation]:
-    """Read a reference file of any supported format ("-": standard input), at most
-    MAX_LIST_BYTES; CitationInputError if it has no reference."""
-    if str(path) == "-":
-        path = Path("standard input")
-        stream = getattr(sys.stdin, "buffer", None)
-        data = _read_capped(stream, path) if stream is not None else (
-            _read_capped(sys.stdin, path).encode("utf-8") if sys.stdin else b"")
-    else:
-        path = Path(path)
-        if not path.exists():
-            raise CitationInputError(f"{path}: no such file")
-        if path.is_dir():
-            raise CitationInputError(f"{path}: a directory, not a file")
-        try:
-            with path.open("rb") as f:
-                data = _read_capped(f, path)
-        except OSError as exc:
-            raise CitationInputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    """Read a reference file of any supported format; CitationInputError if it has none."""
+    path = Path(path)
+    return references_from_bytes(read_input(path), str(path))
+
+
+def references_from_bytes(data: bytes, name: str) -> list[Citation]:
+    """Decode, detect the format and parse; `name` (a path, "<stdin>") names it in errors."""
+    path = Path(name)
+    if len(data) > MAX_INPUT_BYTES:
+        raise CitationInputError(f"{name}: more than the {MAX_INPUT_BYTES // 1_000_000} MB a "
+                                 "reference list may have")
     text = _decode(data, path)
     if not text.strip():
-        raise CitationInputError(f"{path}: empty file")
-    fmt = detect_format(text)
+        raise CitationInputError(f"{name}: empty file")
+    fmt = "text"
     try:
+        fmt = detect_format(text)
         citations = parse_references(text, fmt)
+    except RecursionError:
+        raise CitationInputError(f"{name}: nested too deeply to be read as {fmt}") from None
     except ValueError as exc:  # a JSON file that json.loads refuses after all
-        raise CitationInputError(f"{path}: not readable as {fmt} ({exc})") from exc
+        if isinstance(exc, CitationInputError):
+            raise CitationInputError(f"{name}: {exc}") from None
+        raise CitationInputError(f"{name}: not readable as {fmt} ({exc})") from exc
     if not citations or all(c.kind == "unparsed" for c in citations):
-        raise CitationInputError(f"{path}: no reference found")
+        raise CitationInputError(f"{name}: no reference found")
     return citations

@@ -13,7 +13,7 @@ from . import __version__
 from .config import Settings
 
 REF_COLUMNS = ("collection", "key", "status", "pmid", "flags", "method", "score", "candidates",
-               "reason", "raw")
+               "reason", "notes", "raw")
 
 
 def _errors_as_one_line(func):
@@ -152,15 +152,17 @@ def refs(settings: Settings, collection, status, fmt):
     if fmt == "jsonl":
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
-    elif fmt == "csv":
-        click.echo(_csv([row | {"flags": _flags_text(row["flags"])} for row in rows],
-                        REF_COLUMNS), nl=False)
+        return
+    # Flags and notes hold commas of their own: "; " between them in a cell.
+    rows = [r | {"notes": "; ".join(r["notes"]), "flags": _flags_text(r["flags"])} for r in rows]
+    if fmt == "csv":
+        click.echo(_csv(rows, REF_COLUMNS), nl=False)
     else:
-        columns = ("key", "status", "pmid", "flags", "method", "score", "reason", "raw")
+        columns = ("key", "status", "pmid", "flags", "method", "score", "reason", "notes", "raw")
         if collection is None:  # several lists: say which one each reference is of
             columns = ("collection", *columns)
-        click.echo(_table([row | {"flags": _flags_text(row["flags"])} for row in rows], columns,
-                          widths={"raw": 60, "reason": 50, "flags": 44, "collection": 24}))
+        click.echo(_table(rows, columns, widths={"raw": 50, "reason": 40, "notes": 40,
+                                                 "flags": 44, "collection": 24}))
 
 
 def _ref_row(r: dict, flags: dict | None = None) -> dict:
@@ -176,6 +178,7 @@ def _ref_row(r: dict, flags: dict | None = None) -> dict:
         "method": r.get("method"),
         "score": r.get("score"),
         "reason": r.get("reason"),
+        "notes": list(r.get("notes") or []),
     }
 
 

@@ -6,6 +6,7 @@ import gzip
 import re
 import threading
 from collections.abc import Iterable
+from functools import lru_cache
 from importlib import resources
 
 from .text import strip_diacritics
@@ -55,6 +56,10 @@ def _abbreviation_words(name: str) -> tuple[str, ...]:
     return tuple(w for w in fold(name).split() if w not in _SMALL_WORDS)
 
 
+def _initials(words: tuple[str, ...]) -> str:
+    return "".join(w[0] for w in words)
+
+
 def _prefix_compatible(printed: tuple[str, ...], nlm: tuple[str, ...]) -> bool:
     return all(a.startswith(b) or b.startswith(a) for a, b in zip(printed, nlm, strict=True))
 
@@ -92,8 +97,9 @@ def _add(title: str | None, iso: str | None, medline_ta: str, exact: dict[str, s
                 loose[form] = medline_ta
 
 
-# (word count, first letter) -> [(abbreviation words, MedlineTA)], for prefix matching
-_by_shape: dict[tuple[int, str], list[tuple[tuple[str, ...], str]]] = {}
+# the initials of the abbreviation's words -> [(abbreviation words, MedlineTA)], for prefix
+# matching: a printed form can only fit an abbreviation whose words start with its letters
+_by_shape: dict[str, list[tuple[tuple[str, ...], str]]] = {}
 INDEX_FILE = "journal_index.tsv.gz"
 
 
@@ -156,7 +162,7 @@ def _table() -> dict[str, str]:
                             _loose[key] = value or None
                         elif kind == "W":
                             w = tuple(key.split())
-                            _by_shape.setdefault((len(w), w[0][0]), []).append((w, value))
+                            _by_shape.setdefault(_initials(w), []).append((w, value))
                         else:
                             names.add(key)
                 text = (data / "journals.tsv").read_text(encoding="utf-8")
@@ -178,7 +184,7 @@ def _by_prefixes(name: str) -> str | None:
     words = _abbreviation_words(name)
     if len(words) < 2 or sum(len(w) for w in words) < 8:
         return None  # "J Med" fits hundreds of journals
-    fits = {ta for nlm, ta in _by_shape.get((len(words), words[0][0]), ())
+    fits = {ta for nlm, ta in _by_shape.get(_initials(words), ())
             if _prefix_compatible(words, nlm)}
     return fits.pop() if len(fits) == 1 else None
 
@@ -188,7 +194,14 @@ def to_nlm_abbreviation(name: str | None) -> str | None:
 
     None when the journal is not in the table (the caller then searches without it).
     """
-    if not name or not fold(name):
+    if not name:
+        return None
+    return _lookup(name)
+
+
+@lru_cache(maxsize=65536)
+def _lookup(name: str) -> str | None:
+    if not fold(name):
         return None
     exact = _table()
     key = fold(name)
@@ -209,8 +222,12 @@ def learn(title: str | None, iso: str | None, medline_ta: str | None) -> None:
     if not medline_ta or not medline_ta.strip():
         return
     exact = _table()
+    medline_ta = medline_ta.strip()
+    keys = [fold(name) for name in (title, iso, medline_ta) if name and fold(name)]
+    if all(exact.get(k) == medline_ta for k in keys):
+        return  # known already: nothing to learn, and the lookups cached stay right
     with _lock:
-        for name in (title, iso, medline_ta):
-            if name and fold(name):
-                exact[fold(name)] = medline_ta.strip()  # a fetched record outranks the table
-        _add(title, iso, medline_ta.strip(), exact, _loose)
+        _lookup.cache_clear()  # a learned journal may answer a name that found none before
+        for key in keys:
+            exact[key] = medline_ta  # a fetched record outranks the table
+        _add(title, iso, medline_ta, exact, _loose)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from rapidfuzz import fuzz
@@ -123,6 +123,34 @@ class Verdict:
     parts: dict = field(default_factory=dict, compare=False)
     conflicts: tuple[str, ...] = ()
     where: str = ""  # "Lancet Oncol 2015", to name a record in a reason
+    reading: Citation | None = field(default=None, compare=False)  # the reading judged
+
+
+# Records about another record: never the article a reference cites, however well the title
+# fits ("Retraction: <title>", "Erratum for <title>", "Comment on <title>").
+NOTICE_TYPES = {"Retraction of Publication": "a retraction notice",
+                "Published Erratum": "an erratum",
+                "Expression of Concern": "an expression of concern"}
+NOTICE_REF_TYPES = {"RetractionOf": "a retraction notice", "ErratumFor": "an erratum",
+                    "ExpressionOfConcernFor": "an expression of concern"}
+_NOTICE_TITLE = re.compile(
+    r"^\W*(?:(?:notice\s+of\s+)?retraction(?:\s+(?:note|notice|statement))?|retracted\s+article"
+    r"|errat(?:um|a)|correction|corrigendum|addendum|expression\s+of\s+concern|comment(?:ary)?"
+    r"\s+on|response\s+to|reply\s+to|re)\b\s*(?:[:.\-]|to\b|for\b|on\b|\W*[\"'\u201c])",
+    re.I)
+
+
+def notice_kind(article: Article) -> str | None:
+    """'a retraction notice', 'an erratum', … when the record is about another record."""
+    for pt in article.publication_types:
+        if pt.name in NOTICE_TYPES:
+            return NOTICE_TYPES[pt.name]
+    for cc in article.comments_corrections:
+        if cc.ref_type in NOTICE_REF_TYPES:
+            return NOTICE_REF_TYPES[cc.ref_type]
+    if _NOTICE_TITLE.match(article.title or ""):
+        return "a notice or a comment about another article"
+    return None
 
 
 def title_similarity(citation: Citation, article: Article) -> float | None:
@@ -216,14 +244,88 @@ def verify(citation: Citation, article: Article) -> Verdict:
     same_doi = bool(citation.doi and article.doi
                     and citation.doi.strip().lower() == article.doi.strip().lower())
     if same_doi:
-        # A DOI names one work: it stands in for the title when nothing hard disagrees.
-        title_ok, score = True, max(score, 0.99)
+        if title is not None and title < TITLE_WEAK and parts.get("author", 1.0) == 0.0:
+            # A real identifier with another work's title and authors: the commonest pattern
+            # of a fabricated reference. Linked to neither.
+            conflicts.append(f"the printed DOI {citation.doi} is a record of another title and "
+                             "first author")
+        else:
+            # A DOI names one work: it stands in for the title when nothing hard disagrees.
+            title_ok, score = True, max(score, 0.99)
     if not title_ok and not conflicts:
         conflicts.append(f"title similarity {title:.2f}" if title is not None else "no title")
+    if (citation.kind == "article" and citation.title and not same_doi
+            and "author" not in parts and "year" not in parts and not conflicts
+            and not (coordinates and parts.get("journal") == 1.0
+                     and (title or 0) >= TITLE_STRONG)):
+        # Weak evidence: with neither author nor year to check, title, journal, volume and
+        # page must all agree.
+        conflicts.append("neither first author nor year could be checked, and title, journal, "
+                         "volume and page do not all agree")
+    notice = notice_kind(article)
+    if notice and not _NOTICE_TITLE.match(citation.title or ""):
+        conflicts.append(f"the record is {notice}, not the article")
     accepted = not conflicts and score >= ACCEPT_SCORE
     journal = article.medline_ta or article.iso_abbreviation or article.journal_title
     where = f"{journal} {article.year}"
-    return Verdict(article.pmid, round(score, 4), accepted, parts, tuple(conflicts), where)
+    return Verdict(article.pmid, round(score, 4), accepted, parts, tuple(conflicts), where,
+                   citation)
+
+
+def _short(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def disagreements(citation: Citation, article: Article) -> tuple[str, ...]:
+    """Where a matched reference differs from its record, in short phrases a user can act on."""
+    notes = []
+    if citation.year and article.year and citation.year != article.year:
+        notes.append(f"year {citation.year} in the reference, {article.year} in the record")
+    if citation.volume and article.volume and citation.volume.strip() != article.volume.strip():
+        notes.append(f"volume {citation.volume} in the reference, {article.volume} in the record")
+    cited_pages = citation.pages or citation.first_page
+    if cited_pages and article.pages and fold(cited_pages) != fold(article.pages):
+        record_pages = article.pages
+        if first_page(cited_pages) != first_page(record_pages) or not _same_range(
+                cited_pages, record_pages):
+            notes.append(f"pages {cited_pages} in the reference, {record_pages} in the record")
+    cited = cited_journal_forms(citation)
+    if cited and not cited & journal_forms(article):
+        notes.append(f"journal {citation.journal!r} in the reference, "
+                     f"{article.medline_ta or article.journal_title!r} in the record")
+    similarity = title_similarity(citation, article)
+    if similarity is not None and similarity < 0.97:
+        notes.append(f"title differs from the record's: {_short(article.title)!r}")
+    author = citation.first_author
+    if author and article.authors:
+        names = [surname_key(a.last_name or a.collective_name) for a in article.authors]
+        cited_name = surname_key(author.last)
+        if cited_name != names[0]:
+            first = article.authors[0]
+            record_name = first.last_name or first.collective_name or ""
+            if cited_name in names:
+                notes.append(f"first author {author.last!r} is author "
+                             f"{names.index(cited_name) + 1} in the record")
+            else:
+                notes.append(f"first author {author.last!r} in the reference, "
+                             f"{record_name!r} in the record")
+    if citation.doi and article.doi and citation.doi.lower() != article.doi.lower():
+        notes.append(f"DOI {citation.doi} in the reference, {article.doi} in the record")
+    return tuple(notes)
+
+
+def _same_range(cited: str, record: str) -> bool:
+    """"514-523" and NLM's "514-23" are one range."""
+    def bounds(pages: str) -> tuple[str, str]:
+        m = re.match(r"\s*([A-Za-z]*)(\d+)\s*-\s*[A-Za-z]*(\d+)", pages)
+        if not m:
+            return (fold(pages), "")
+        start, end = m.group(2), m.group(3)
+        if len(end) < len(start):
+            end = start[: len(start) - len(end)] + end
+        return (m.group(1).lower() + start.lstrip("0"), end.lstrip("0"))
+    return bounds(cited) == bounds(record)
 
 
 def _folded_raw(raw: str) -> str:
@@ -275,6 +377,7 @@ def judge(citation: Citation, article: Article) -> Verdict:
 
 def decide(citation: Citation, articles: Iterable[Article], method: str) -> Match:
     """The Match for a citation given the records that searches brought back."""
+    articles = list(articles)
     verdicts = sorted((judge(citation, a) for a in articles), key=lambda v: -v.score)
     accepted = [v for v in verdicts if v.accepted]
     if not accepted:
@@ -285,7 +388,11 @@ def decide(citation: Citation, articles: Iterable[Article], method: str) -> Matc
         pmids = tuple(v.pmid for v in [best, *rivals])
         return Match(citation.key, "ambiguous", candidates=pmids, method=method, score=best.score,
                      reason=f"{len(pmids)} records fit equally well")
-    return Match(citation.key, "matched", pmid=best.pmid, method=method, score=best.score)
+    article = next(a for a in articles if a.pmid == best.pmid)
+    notes = disagreements(best.reading or citation, article)
+    return Match(citation.key, "matched", pmid=best.pmid, method=method, score=best.score,
+                 notes=notes)
+
 
 
 def _why_not(citation: Citation, verdicts: list[Verdict]) -> str:
@@ -472,6 +579,52 @@ def combine_queries(queries: Sequence[str], size: int) -> list[str]:
             for i in range(0, len(queries), size)]
 
 
+# -- identifiers printed in a reference ------------------------------------------------------
+def _with_note(m: Match, note: str) -> Match:
+    if m.status == "matched":
+        return replace(m, notes=(*m.notes, note))
+    return replace(m, reason=f"{m.reason}; {note}" if m.reason else note)
+
+
+def _check_printed_ids(citation: Citation, m: Match, run: MatchRun) -> Match:
+    """A PMID or DOI printed in a full reference is used, and checked: when its record does not
+    fit the printed title and authors, the reference is linked to neither that record nor
+    another one silently; the reason says what disagrees."""
+    checks: list[tuple[str, str, Article]] = []
+    if citation.pmid:
+        record = run.articles.get(citation.pmid)
+        if record is None:
+            if citation.pmid in run.unreadable:
+                return m
+            return _with_note(m, f"the printed PMID {citation.pmid} has no PubMed record")
+        checks.append(("PMID", citation.pmid, record))
+    if citation.doi:
+        doi = citation.doi.lower()
+        record = next((a for a in run.articles.values() if a.doi and a.doi.lower() == doi), None)
+        if record is not None and all(record.pmid != r.pmid for _, _, r in checks):
+            checks.append(("DOI", citation.doi, record))
+    for label, ident, record in checks:
+        v = judge(citation, record)
+        named = f"the printed {label} {ident} is PMID {record.pmid}"
+        if v.accepted:
+            if m.status == "matched" and m.pmid == record.pmid:
+                continue
+            if m.status == "matched":
+                return Match(citation.key, "ambiguous", candidates=(m.pmid or "", record.pmid),
+                             method=m.method, score=m.score,
+                             reason=f"{named}, and PMID {m.pmid} fits the reference too")
+            return Match(citation.key, "matched", pmid=record.pmid, method=label.lower(),
+                         score=v.score, notes=disagreements(v.reading or citation, record))
+        what = "; ".join(v.conflicts) or f"score {v.score:.2f}"
+        described = f"{named}, another work ({_short(record.title, 50)!r}, {v.where}: {what})"
+        if m.status == "matched":
+            return Match(citation.key, "ambiguous", candidates=(m.pmid or "", record.pmid),
+                         method=m.method, score=m.score,
+                         reason=f"{described}; PMID {m.pmid} fits the title and authors")
+        return Match(citation.key, "not_found", method=m.method, reason=described)
+    return m
+
+
 # -- a matching run ----------------------------------------------------------------------------
 @dataclass
 class MatchRun:
@@ -570,10 +723,13 @@ class Matcher:
                 if pmid and tag in tagged and pmid not in found.get(tagged[tag].key, []):
                     found.setdefault(tagged[tag].key, []).append(pmid)
             self.progress("ecitmatch", len(lines))
-        fallback = [c for c in todo if c.key not in found]
+        # A printed DOI is searched for even when ECitMatch placed the reference: the record
+        # it names must be checked against the text (see _check_printed_ids).
+        fallback = [c for c in todo if c.key not in found or c.doi]
         candidates = self.search(fallback) if fallback else set()
-        self.fetch({p for ps in found.values() for p in ps} | candidates | set(given.values()),
-                   run)
+        printed = {c.pmid for c in todo if c.pmid}
+        self.fetch({p for ps in found.values() for p in ps} | candidates | set(given.values())
+                   | printed, run)
 
         for key, pmid in given.items():
             if pmid in run.articles:
@@ -609,6 +765,9 @@ class Matcher:
                     # ECitMatch named a record that could not be read: undecided, not absent.
                     m = Match(c.key, "pending", method="ecitmatch", reason=unread)
                 run.matches[c.key] = m
+        for c in todo:
+            if (c.pmid or c.doi) and run.matches[c.key].status != "pending":
+                run.matches[c.key] = _check_printed_ids(c, run.matches[c.key], run)
         return run
 
     @staticmethod

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
-from .citations import read_references
+from . import citations as reading
+from .citations import read_references, references_from_bytes
 from .config import Settings
 from .entrez import EntrezClient, EntrezError, NotCachedError, RequestStats
 from .journals import learn
@@ -75,6 +77,15 @@ def unique_keys(citations: list[Citation]) -> list[Citation]:
     return out
 
 
+def _read_stdin() -> bytes:
+    """Standard input's bytes, one byte past the cap at most (references_from_bytes refuses)."""
+    stream = getattr(sys.stdin, "buffer", sys.stdin)
+    if stream is None:
+        return b""
+    data = stream.read(reading.MAX_INPUT_BYTES + 1)
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
 def _batches(items: list[Citation], size: int):
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -94,7 +105,7 @@ def link(
         raise LinkError("NCBI asks every client for a contact email: set NCBI_EMAIL or --email")
     if str(source) == STDIN:
         # The list piped in: capped and decoded like a file's bytes.
-        citations = unique_keys(read_references(STDIN))
+        citations = unique_keys(references_from_bytes(_read_stdin(), "standard input"))
         path = Path(STDIN_SOURCE)
         collection = collection or STDIN_COLLECTION
     else:

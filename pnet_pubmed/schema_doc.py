@@ -101,6 +101,8 @@ COLUMNS = {
     "refs.method": "How the match was decided: `ecitmatch`, `esearch`, `pmid` (a printed "
     "PMID), or `parse` (the text could not be parsed).",
     "refs.score": "How well the chosen record fits the citation, 0 to 1.",
+    "refs.notes": "JSON list of where a matched reference differs from its record (year, "
+    "volume, pages, journal, title, first author, DOI), for correcting the list.",
     "refs.reason": 'Why a reference is not matched, in words ("meeting abstract: PubMed does '
     'not index conference abstracts").',
     "refs.updated_at": "When the row last changed (UTC).",

@@ -68,6 +68,9 @@ class Match:
     method: str | None = None  # "ecitmatch", "esearch", "pmid", "doi"
     score: float | None = None
     reason: str | None = None
+    # Where a matched reference differs from its record ("year 2004 in the reference, 2005 in
+    # the record"), so that a user can correct the list.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -57,15 +57,16 @@ def test_a_database_of_an_older_revision_says_to_upgrade(eutils, tmp_path):
     from alembic import command
 
     assert run("link").exit_code == 0
+    pmid = _bundled_pmids()[0]
     store = _store()
     cfg = store._alembic_config()
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0003_readonly_role")
-    result = run("show", _bundled_pmids()[0])
+    result = run("show", pmid)
     assert result.exit_code == 1 and "(run `pnet-pubmed db upgrade`)" in result.output
     assert run("db", "upgrade").exit_code == 0
-    assert run("show", _bundled_pmids()[0]).exit_code == 0
+    assert run("show", pmid).exit_code == 0
 
 
 def test_collections_lists_every_collection_in_each_format(two):
@@ -189,21 +190,18 @@ def test_pmids_on_one_line_are_a_pmid_list(eutils):
             (str(i), p, "pmid") for i, p in enumerate(pmids, 1)]
 
 
-def test_standard_input_is_capped_like_a_file(eutils, monkeypatch, tmp_path):
-    monkeypatch.setattr(citations, "MAX_LIST_BYTES", 1000)
+def test_standard_input_is_capped_like_a_file(eutils, monkeypatch):
+    monkeypatch.setattr(citations, "MAX_INPUT_BYTES", 1000)
     text = bundled_list().read_text(encoding="utf-8")[:3000]
     result = run("link", "-", input=text)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "Error: standard input: larger than 0.001 MB, the most a reference list may be; split it"]
-    path = tmp_path / "big.txt"
-    path.write_text(text, encoding="utf-8")
-    result = run("link", str(path))
-    assert result.exit_code == 1 and f"Error: {path}: larger than" in result.output
-    assert len(result.output.strip().splitlines()) == 1
-    assert run("link", "-", input="").output.strip() == "Error: standard input: empty file"
+        "Error: standard input: more than the 0 MB a reference list may have"]
+    assert run("link", "-", input=text[:900]).exit_code == 0  # under the cap: read
+    assert run("link", "-", "-c", "e", input="").output.strip() == (
+        "Error: standard input: empty file")
     # Nothing stored for a list that could not be read.
-    assert "no collections yet" in run("collections").output
+    assert [c["name"] for c in _store().collections()] == ["stdin"]
 
 
 @pytest.mark.parametrize("arg", ["abc", "12a", "PMID", "1.5", "12 34", "x" * 500])

@@ -54,6 +54,9 @@ def read_records(path: Path) -> dict[str, dict]:
             "start": get(".//Pagination/StartPage"),
             "end": get(".//Pagination/EndPage"),
             "surnames": [a.findtext("LastName") or "" for a in el.iter("Author")],
+            "people": [(a.findtext("LastName") or "", a.findtext("Initials") or "")
+                       for a in el.iter("Author") if a.findtext("LastName")],
+            "journal": get(".//MedlineJournalInfo/MedlineTA") or get(".//ISOAbbreviation"),
         }
         el.clear()
     return records
@@ -167,6 +170,112 @@ def align(text: str, tokens: list[Token], rec: dict) -> list[str] | None:
     return labels
 
 
+# -- synthetic strings in house styles the real set has few of ------------------------------
+def _dotted(abbreviation: str, rng: random.Random) -> str:
+    """"J Clin Oncol" -> "J. Clin. Oncol." (ISO 4 with dots), sometimes."""
+    if rng.random() < 0.5:
+        return abbreviation
+    return " ".join(w + "." if len(w) <= 8 and w[:1].isupper() and not w.isupper() and len(w) > 1
+                    or len(w) == 1 else w for w in abbreviation.split())
+
+
+def _people(rec: dict, rng: random.Random, style: str) -> list[list[tuple[str, str]]]:
+    """Each author as (text, label) pieces in the style's name order."""
+    out = []
+    for surname, initials in rec["people"][: rng.choice([1, 2, 3, 4, 6])]:
+        dotted = ". ".join(initials) + "." if initials else ""
+        if style in ("initials_first",):
+            out.append([(dotted, "A"), (" ", "A"), (surname, "AS")])
+        elif style == "comma_dotted":
+            out.append([(surname, "AS"), (", ", "A"), (dotted, "A")])
+        else:
+            out.append([(surname, "AS"), (" ", "A"), (initials, "A")])
+    return out
+
+
+def _join_people(people: list, sep: str, last_sep: str, et_al: bool) -> list[tuple[str, str]]:
+    pieces: list[tuple[str, str]] = []
+    for i, person in enumerate(people):
+        if i:
+            pieces.append((last_sep if i == len(people) - 1 and not et_al else sep, "A"))
+        pieces.extend(person)
+    if et_al:
+        pieces.append((" et al.", "A"))
+    return pieces
+
+
+def render(rec: dict, rng: random.Random) -> list[tuple[str, str]] | None:
+    """One record as a reference in a random house style: (text, label) pieces."""
+    if not (rec["people"] and rec["year"] and rec["volume"] and rec["start"] and rec["journal"]):
+        return None
+    title = rec["title"].rstrip(".")
+    dash = rng.choice(["-", "\u2013"])
+    pages = rec["start"] + (dash + rec["end"] if rec["end"] and rng.random() < 0.85 else "")
+    journal = _dotted(rec["journal"], rng)
+    et_al = len(rec["people"]) > 3 and rng.random() < 0.5
+    style = rng.choice(["elsevier", "science", "nature", "acs", "cell_old", "springer",
+                        "royal", "chicago"])
+    y, v = rec["year"], re.match(r"\d+", rec["volume"]).group()
+    if style == "elsevier":       # P. Kanwar, K.V. Kowdley, Title, J. 7 (2013) 517-530.
+        who = _join_people(_people(rec, rng, "initials_first"), ", ", ", ", et_al)
+        return [*who, (", ", "O"), (title, "T"), (", ", "O"), (journal, "J"), (" ", "O"),
+                (v, "V"), (" (", "O"), (y, "Y"), (") ", "O"), (pages, "P"), (".", "O")]
+    if style == "science":        # M. D. Park, J. Le Berichel, Title. J. 386, 123 (2024).
+        who = _join_people(_people(rec, rng, "initials_first"), ", ", ", ", et_al)
+        return [*who, (", ", "O"), (title, "T"), (". ", "O"), (journal, "J"), (" ", "O"),
+                (v, "V"), (", ", "O"), (pages, "P"), (" (", "O"), (y, "Y"), (").", "O")]
+    if style == "nature":         # Hogan, J. I. & Duerr, R. Title. J. 76, 342-345 (2023).
+        who = _join_people(_people(rec, rng, "comma_dotted"), ", ", " & ", et_al)
+        return [*who, (" ", "O"), (title, "T"), (". ", "O"), (journal, "J"), (" ", "O"),
+                (v, "V"), (", ", "O"), (pages, "P"), (" (", "O"), (y, "Y"), (").", "O")]
+    if style == "acs":            # Kanwar, P.; Kowdley, K. V. Title. J. 2013, 7, 517-530.
+        who = _join_people(_people(rec, rng, "comma_dotted"), "; ", "; ", et_al)
+        return [*who, (" ", "O"), (title, "T"), (". ", "O"), (journal, "J"), (" ", "O"),
+                (y, "Y"), (", ", "O"), (v, "V"), (", ", "O"), (pages, "P"), (".", "O")]
+    if style == "cell_old":       # Kanwar P, Kowdley KV: Title. J 7: 517-530; 2013.
+        who = _join_people(_people(rec, rng, "plain"), ", ", ", ", et_al)
+        return [*who, (": ", "O"), (title, "T"), (". ", "O"), (journal, "J"), (" ", "O"),
+                (v, "V"), (": ", "O"), (pages, "P"), ("; ", "O"), (y, "Y"), (".", "O")]
+    if style == "springer":       # Kanwar, P., Kowdley, K.V.: Title. J. 7, 517-530 (2013)
+        who = _join_people(_people(rec, rng, "comma_dotted"), ", ", ", ", et_al)
+        return [*who, (": ", "O"), (title, "T"), (". ", "O"), (journal, "J"), (" ", "O"),
+                (v, "V"), (", ", "O"), (pages, "P"), (" (", "O"), (y, "Y"), (")", "O")]
+    if style == "royal":          # Kanwar P, Kowdley KV. 2013 Title. J. 7, 517-530.
+        who = _join_people(_people(rec, rng, "plain"), ", ", ", ", et_al)
+        return [*who, (". ", "O"), (y, "Y"), (" ", "O"), (title, "T"), (". ", "O"),
+                (journal, "J"), (" ", "O"), (v, "V"), (", ", "O"), (pages, "P"), (".", "O")]
+    # chicago: Kanwar, P., and K. V. Kowdley. 2013. "Title." J 7 (6): 517-30.
+    who = _join_people(_people(rec, rng, "comma_dotted"), ", ", ", and ", et_al)
+    return [*who, (". ", "O"), (y, "Y"), (". \u201c", "O"), (title, "T"), (".\u201d ", "O"),
+            (journal, "J"), (" ", "O"), (v, "V"), (": ", "O"), (pages, "P"), (".", "O")]
+
+
+def synthetic(records: dict[str, dict], count: int, seed: int = 0):
+    """`count` strings from the set's records in house styles, labelled by construction."""
+    rng = random.Random(seed)
+    pmids = sorted(records)
+    rng.shuffle(pmids)
+    out = []
+    for pmid in pmids:
+        pieces = render(records[pmid], rng)
+        if not pieces:
+            continue
+        text, spans = "", []
+        for piece, label in pieces:
+            spans.append((len(text), len(text) + len(piece), label))
+            text += piece
+        text = normalise(text)
+        tokens = tokenize(text)
+        labels = []
+        for t in tokens:
+            label = next((lab for a, b, lab in spans if a <= t.start < b), "O")
+            labels.append(label)
+        out.append((f"s{pmid}", text, tokens, labels))
+        if len(out) >= count:
+            break
+    return out
+
+
 def examples(data: Path) -> tuple[list[tuple[str, list[Token], list[str]]], Counter]:
     answer = json.loads((data / "key.json").read_text())["answer"]
     records = read_records(data / "records.xml")
@@ -196,14 +305,23 @@ def main() -> None:
     parser.add_argument("--c2", type=float, default=0.01)
     parser.add_argument("--iterations", type=int, default=150)
     parser.add_argument("--show", type=int, default=0, help="print N labelled examples")
+    parser.add_argument("--synthetic", type=int, default=0,
+                        help="add N strings rendered in house styles from the set's records "
+                        "(only from records of the training keys)")
     args = parser.parse_args()
 
     started = time.perf_counter()
     data, skipped = examples(args.data)
     if args.holdout_from:
         data = [d for d in data if int(d[0]) < args.holdout_from]
+    if args.synthetic:
+        answer = json.loads((args.data / "key.json").read_text())["answer"]
+        records = read_records(args.data / "records.xml")
+        allowed = {answer[k] for k in answer if answer[k]
+                   and (not args.holdout_from or int(k) < args.holdout_from)}
+        data += synthetic({p: r for p, r in records.items() if p in allowed}, args.synthetic)
     print(f"{len(data)} labelled strings; left out: {dict(skipped)}")
-    for key, _text, tokens, labels in random.Random(1).sample(data, args.show):
+    for key, _text, tokens, labels in random.Random(1).sample(data[-args.show * 3:], args.show):
         print(key, " ".join(f"{t.text}/{lab}" for t, lab in zip(tokens, labels, strict=True)))
     trainer = pycrfsuite.Trainer(verbose=False)
     for _, text, tokens, labels in data:

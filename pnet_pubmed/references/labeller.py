@@ -168,8 +168,58 @@ def _clean(text: str) -> str:
     return text.strip(" .,;:")
 
 
+_RANGE_DASH = "-"
+_ELOCATOR = re.compile(r"^(?:[A-Za-z]{1,4}\d{2,}[A-Za-z\d]*|\d{3,}[A-Za-z]?)$")
+
+
+def repaired(lab: Labelled) -> Labelled:
+    """Source fields the model left unlabelled, found by their shape after the title: a year
+    (in brackets first), the number after the journal as the volume, a page range or an
+    e-locator ("e1234", "eadn0327") after the volume."""
+    labels = list(lab.labels)
+    tokens = lab.tokens
+    titles = [i for i, x in enumerate(labels) if x == "T"]
+    start = titles[-1] + 1 if titles else 0
+    n = len(tokens)
+
+    def free(i: int) -> bool:
+        return labels[i] == "O" and tokens[i].kind == "word"
+
+    if "Y" not in labels:
+        years = [i for i in range(n) if free(i) and _YEAR.fullmatch(tokens[i].text)]
+        bracketed = [i for i in years if i > 0 and tokens[i - 1].text == "("]
+        pick = (bracketed or [i for i in years if i >= start] or years)[:1]
+        for i in pick:
+            labels[i] = "Y"
+    journal = [i for i, x in enumerate(labels) if x == "J"]
+    if "V" not in labels and journal:
+        for i in range(journal[-1] + 1, min(n, journal[-1] + 4)):
+            if free(i) and tokens[i].text.isdigit() and not _YEAR.fullmatch(tokens[i].text):
+                labels[i] = "V"
+                break
+            if tokens[i].kind == "word" and labels[i] != "O":
+                break
+    if "P" not in labels and "V" in labels:
+        v = labels.index("V")
+        for i in range(v + 1, n):
+            if not free(i):
+                continue
+            if _ELOCATOR.fullmatch(tokens[i].text) or tokens[i].text.isdigit():
+                if tokens[i].text.isdigit() and _YEAR.fullmatch(tokens[i].text) and (
+                        i > 0 and tokens[i - 1].text == "("):
+                    continue
+                labels[i] = "P"
+                if i + 2 < n and tokens[i + 1].text == _RANGE_DASH and free(i + 2):
+                    labels[i + 1] = labels[i + 2] = "P"
+                break
+    if labels == list(lab.labels):
+        return lab
+    return Labelled(lab.text, lab.tokens, tuple(labels))
+
+
 def citation_from_labels(lab: Labelled, key: str, raw: str, position: int) -> Citation | None:
     """The fields the labels give, or None when there is no title to go on."""
+    lab = repaired(lab)
     titles = lab.spans("T")
     if not titles:
         lab = _title_from_journal(lab)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..text import strip_diacritics
 
@@ -79,6 +80,7 @@ def journal_spans(tokens: list[Token]) -> list[int]:
     return longest
 
 
+@lru_cache(maxsize=65536)
 def _shape(text: str) -> str:
     shape = re.sub(r"[A-Z]", "X", text)
     shape = re.sub(r"[a-z]", "x", shape)
@@ -88,9 +90,13 @@ def _shape(text: str) -> str:
 
 
 def _word_class(t: Token) -> str:
-    if t.kind != "word":
-        return t.kind if t.kind != "punct" else t.text
-    w = t.text
+    return _class_of(t.text, t.kind)
+
+
+@lru_cache(maxsize=65536)
+def _class_of(w: str, kind: str) -> str:
+    if kind != "word":
+        return kind if kind != "punct" else w
     if w.isdigit():
         if _YEAR.fullmatch(w):
             return "YEAR"
@@ -106,26 +112,43 @@ def _word_class(t: Token) -> str:
     return "low"
 
 
+@lru_cache(maxsize=65536)
+def _own(text: str, kind: str) -> tuple[str, str, tuple[str, ...]]:
+    """What a token's features owe to its own text: (lower form, class, features)."""
+    lower = text.lower() if kind == "word" else kind if kind != "punct" else text
+    cls = _class_of(text, kind)
+    own = [f"w={lower[:24]}", f"c={cls}", f"s={_shape(text)[:6]}", f"len={min(len(text), 12)}"]
+    if kind == "word" and len(text) > 3:
+        own.append(f"suf={text[-3:].lower()}")
+        own.append(f"pre={text[:3].lower()}")
+    return lower, cls, tuple(own)
+
+
+@lru_cache(maxsize=262144)
+def _beside(d: int, lower: str, cls: str, j: int) -> tuple[str, str, str]:
+    return (f"{d}w={lower[:24]}", f"{d}c={cls}", f"{d}j={min(j, 4)}")
+
+
+_EDGE = {d: f"{d}edge" for d in (-2, -1, 1, 2)}
+
+
 def features(text: str, tokens: list[Token]) -> list[list[str]]:
     """CRF features per token: the word, its shape and class, the punctuation around it, where
     it sits in the string, the journal gazetteer, and the same for its neighbours."""
     n = len(tokens)
     jspan = journal_spans(tokens)
-    classes = [_word_class(t) for t in tokens]
-    lowers = [t.text.lower() if t.kind == "word" else t.kind if t.kind != "punct" else t.text
-              for t in tokens]
+    owns = [_own(t.text, t.kind) for t in tokens]
+    lowers = [o[0] for o in owns]
+    classes = [o[1] for o in owns]
     out: list[list[str]] = []
     periods = colons = 0
     depth = 0
     for i, t in enumerate(tokens):
         space_before = i == 0 or tokens[i - 1].end < t.start
         space_after = i == n - 1 or tokens[i + 1].start > t.end
+        own = owns[i][2]
         f = [
-            "b",
-            f"w={lowers[i][:24]}",
-            f"c={classes[i]}",
-            f"s={_shape(t.text)[:6]}",
-            f"len={min(len(t.text), 12)}",
+            "b", own[0], own[1], own[2], own[3],
             f"pos={min(9, 10 * i // max(n, 1))}",
             f"sb={int(space_before)}{int(space_after)}",
             f"seg={min(periods, 6)}",
@@ -137,17 +160,13 @@ def features(text: str, tokens: list[Token]) -> list[list[str]]:
             f.append(f"i={i}")
         if i >= n - 3:
             f.append(f"e={n - 1 - i}")
-        if t.kind == "word" and len(t.text) > 3:
-            f.append(f"suf={t.text[-3:].lower()}")
-            f.append(f"pre={t.text[:3].lower()}")
+        f.extend(own[4:])
         for d in (-2, -1, 1, 2):
             k = i + d
             if 0 <= k < n:
-                f.append(f"{d}w={lowers[k][:24]}")
-                f.append(f"{d}c={classes[k]}")
-                f.append(f"{d}j={min(jspan[k], 4)}")
+                f.extend(_beside(d, lowers[k], classes[k], jspan[k]))
             else:
-                f.append(f"{d}edge")
+                f.append(_EDGE[d])
         if 0 < i < n - 1:
             f.append(f"ctx={classes[i - 1]}|{classes[i]}|{classes[i + 1]}")
         out.append(f)

@@ -295,4 +295,5 @@ def match_row(m: Match) -> dict:
         "method": m.method,
         "score": m.score,
         "reason": m.reason,
+        "notes": list(m.notes),
     }

@@ -79,6 +79,7 @@ refs = sa.Table(
     sa.Column("score", sa.Float),
     sa.Column("reason", sa.Text),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("notes", JSONList, nullable=False, server_default="[]"),
     sa.UniqueConstraint("collection_id", "key"),
     sa.CheckConstraint("status IN ('pending', 'matched', 'ambiguous', 'not_found')", name="status"),
     sa.Index(None, "status"),

@@ -341,6 +341,7 @@ class Store:
                     "status": "pending",
                     "pmid": None,
                     "candidates": [],
+                    "notes": [],
                     "method": None,
                     "score": None,
                     "reason": None,
@@ -359,6 +360,7 @@ class Store:
             for k in ("pmid", "method", "score", "reason"):
                 set_[k] = sa.case((changed, sa.null()), else_=old[k])
             set_["candidates"] = sa.case((changed, new.candidates), else_=old.candidates)
+            set_["notes"] = sa.case((changed, new.notes), else_=old.notes)
             conn.execute(
                 ins.on_conflict_do_update(index_elements=["collection_id", "key"], set_=set_),
                 rows,
@@ -456,6 +458,7 @@ class Store:
                 "method": m["method"],
                 "score": m["score"],
                 "reason": m["reason"],
+                "notes": list(m["notes"] or []),
                 # Beyond the documented keys: the rest of the parsed citation.
                 "et_al": bool(m["et_al"]),
                 "group": m["group_name"],
@@ -792,7 +795,7 @@ class Store:
         return engine
 
 
-_MATCH_COLUMNS = ("status", "pmid", "candidates", "method", "score", "reason")
+_MATCH_COLUMNS = ("status", "pmid", "candidates", "method", "score", "reason", "notes")
 
 
 def _now() -> datetime:

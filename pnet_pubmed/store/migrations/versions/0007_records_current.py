@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_records_current"
-down_revision = "0003_readonly_role"
+down_revision = "0005_notes"  # re-chained after merging main (was 0003_readonly_role)
 branch_labels = None
 depends_on = None
 

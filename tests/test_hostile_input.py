@@ -1,0 +1,101 @@
+"""Hostile or odd input files: one line each, no traceback, no hang, nothing stored lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+from pnet_pubmed import citations
+from pnet_pubmed.citations import CitationInputError, parse_csl_json, read_references
+from pnet_pubmed.cli import main
+
+
+def _one_line_error(args: list[str]) -> str:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_a_symlink_to_dev_zero_is_refused_without_reading(tmp_path, eutils):
+    link = tmp_path / "refs.txt"
+    os.symlink("/dev/zero", link)
+    assert "not a regular file" in _one_line_error(["link", str(link)])
+
+
+def test_a_fifo_is_refused_without_waiting(tmp_path, eutils):
+    fifo = tmp_path / "refs.txt"
+    os.mkfifo(fifo)
+    done = threading.Event()
+    message: list[str] = []
+
+    def run():
+        message.append(_one_line_error(["link", str(fifo)]))
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert done.wait(20), "link waited on a FIFO with no writer"
+    assert "not a regular file" in message[0]
+
+
+def test_a_file_over_the_size_cap_is_refused_before_reading(tmp_path, eutils):
+    big = tmp_path / "big.txt"
+    with big.open("wb") as f:
+        f.truncate(citations.MAX_INPUT_BYTES + 1)  # sparse: no disk used
+    assert "more than the" in _one_line_error(["link", str(big)])
+
+
+def test_deeply_nested_json_is_one_line(tmp_path, eutils):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    assert "nested too deeply" in _one_line_error(["link", str(deep)])
+
+
+def test_deeply_nested_bibtex_braces_cost_only_their_entry(tmp_path):
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@article{deep, title = " + "{" * 20_000 + "x" + "}" * 20_000 + "}\n"
+                   "@article{ok, author = {Yao, James C.}, title = {Everolimus for advanced "
+                   "pancreatic neuroendocrine tumors}, journal = {N Engl J Med}, year = {2011}, "
+                   "volume = {364}, pages = {514--523}}\n")
+    cits = read_references(bib)
+    assert len(cits) == 2
+    assert cits[0].kind == "unparsed" and "unreadable" in cits[0].reason
+    assert cits[1].title.startswith("Everolimus") and cits[1].year == 2011
+
+
+def test_csl_json_numbers_where_text_belongs_are_read(tmp_path):
+    items = [
+        {"type": "article-journal", "title": 12345, "container-title": ["N Engl J Med"],
+         "volume": 364, "page": 514, "issued": {"date-parts": [["2011"]]},
+         "author": [{"family": 7, "given": None}, "not an author"], "DOI": 10.1056},
+        {"type": "article-journal", "title": {"nested": "object"}, "author": "Yao"},
+        ["a list", "as an item"],
+    ]
+    path = tmp_path / "refs.json"
+    path.write_text(json.dumps(items))
+    cits = parse_csl_json(path.read_text())
+    assert len(cits) == 3
+    assert cits[0].volume == "364" and cits[0].year == 2011 and cits[0].title == "12345"
+    assert cits[2].kind == "unparsed"
+
+
+@pytest.mark.parametrize("content", [b"\x00" * 100, b"%PDF-1.7 ...", b""])
+def test_binary_or_empty_files_are_one_line(tmp_path, eutils, content):
+    path = tmp_path / "refs.txt"
+    path.write_bytes(content)
+    _one_line_error(["link", str(path)])
+
+
+def test_a_directory_is_one_line(tmp_path, eutils):
+    assert "a directory" in _one_line_error(["link", str(tmp_path)])
+
+
+def test_missing_file_error_names_it():
+    with pytest.raises(CitationInputError, match="no such file"):
+        read_references("/nonexistent/refs.txt")
