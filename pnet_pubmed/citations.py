@@ -67,6 +67,7 @@ _MARKER = re.compile(
     re.X,
 )
 _PMID_LINE = re.compile(r"^(?:pmid\s*[:=]?\s*)?(\d{1,8})\.?$", re.I)
+_PMID_SEPARATORS = re.compile(r"\s*[,;]\s*|\s+")
 _DOI = re.compile(
     r"(?:\b(?:available\s+(?:from|at)|retrieved\s+from)\s*:?\s*)?"  # Harvard's and APA 6's lead-in
     r"(?:\bdoi\s*[:=]?\s*|https?://(?:dx\.)?doi\.org/|\bdoi\.org/)?\b(10\.\d{4,9}/[^\s\"<>]+)",
@@ -892,6 +893,12 @@ def _join_lines(entry: str) -> str:
 
 def parse_reference_list(text: str) -> list[Citation]:
     """A pasted reference list → one Citation per entry, unreadable ones as kind='unparsed'."""
+    ids = _PMID_SEPARATORS.split(text.strip())
+    if len(ids) > 1 and all(_PMID_LINE.match(i) for i in ids) and any(
+            len(_PMID_SEPARATORS.split(line.strip())) > 1 for line in text.splitlines()):
+        # "11334727, 21306238 15888888": PMIDs on one line (or a few), by commas or spaces
+        return [Citation(key=str(n), raw=i, position=n, kind="pmid", pmid=i)
+                for n, i in enumerate(ids, start=1)]
     citations = []
     for position, (entry, number, body) in enumerate(_entries(text), start=1):
         key = number if number is not None else str(position)
@@ -1104,6 +1111,9 @@ def _latex_to_text(value: str) -> str:
     return converter.latex_to_text(value)
 
 
+_BIBTEX_KEY = re.compile(r"@\s*\w+\s*[{(]\s*([^\s,{}()=\"#%'\\~]+)\s*,")
+
+
 def parse_bibtex(text: str) -> list[Citation]:
     """A BibTeX file → Citations, one per entry (@string macros applied; @comment skipped)."""
     import bibtexparser
@@ -1117,7 +1127,9 @@ def parse_bibtex(text: str) -> list[Citation]:
         if entry_text in strings:
             continue
         position += 1
-        key = str(position)
+        # The entry's own key ("okamoto2020"), so that \cite{okamoto2020} still works on export
+        named = _BIBTEX_KEY.match(entry_text)
+        key = named.group(1) if named else str(position)
         try:
             citations.append(_bibtex_entry(bibtexparser, prefix, entry_text, key, position))
         except Exception as exc:  # a broken entry becomes 'unparsed', the others go on

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 
 import click
@@ -11,8 +12,8 @@ import click
 from . import __version__
 from .config import Settings
 
-REF_COLUMNS = ("key", "status", "pmid", "method", "score", "candidates", "reason", "notes",
-               "raw")
+REF_COLUMNS = ("collection", "key", "status", "pmid", "flags", "method", "score", "candidates",
+               "reason", "notes", "raw")
 
 
 def _errors_as_one_line(func):
@@ -73,7 +74,8 @@ def _store(settings: Settings):
 
 
 @main.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=True, path_type=str))
+@click.argument("file", required=False,
+                type=click.Path(dir_okay=True, allow_dash=True, path_type=str))
 @click.option("--collection", "-c", metavar="NAME",
               help="Collection name [default: from the file].")
 @click.option("--offline", is_flag=True, help="Use only cached answers; others stay pending.")
@@ -83,7 +85,8 @@ def _store(settings: Settings):
 @click.pass_obj
 @_errors_as_one_line
 def link(settings: Settings, file, collection, offline, batch_size, as_json):
-    """Match each reference of FILE (default: the bundled list) to PubMed and store the records."""
+    """Match each reference of FILE (default: the bundled list; "-": standard input) to PubMed
+    and store the records."""
     from .pipeline import link as run_link
 
     settings = settings.with_(offline=offline) if offline else settings
@@ -135,34 +138,62 @@ def link(settings: Settings, file, collection, offline, batch_size, as_json):
 @click.pass_obj
 @_errors_as_one_line
 def refs(settings: Settings, collection, status, fmt):
-    """One line per reference: status, PMID, method, score, reason."""
-    rows = [_ref_row(r) for r in _store(settings).references(collection, status)]
+    """One line per reference: status, PMID, flags, method, score, reason.
+
+    FLAGS mark a linked record that PubMed says was retracted, got an expression of concern,
+    an erratum or an updated version, each with the PMID of the notice ("retracted 99000102").
+    """
+    store = _store(settings)
+    if collection is not None:
+        _known_collection(store, collection)
+    refs = store.references(collection, status)
+    flags = store.article_flags(r["pmid"] for r in refs if r["status"] == "matched" and r["pmid"])
+    rows = [_ref_row(r, flags) for r in refs]
     if fmt == "jsonl":
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
-    # Notes hold commas of their own: "; " between them in a cell.
-    rows = [r | {"notes": "; ".join(r["notes"])} for r in rows]
+    # Flags and notes hold commas of their own: "; " between them in a cell.
+    rows = [r | {"notes": "; ".join(r["notes"]), "flags": _flags_text(r["flags"])} for r in rows]
     if fmt == "csv":
         click.echo(_csv(rows, REF_COLUMNS), nl=False)
     else:
-        click.echo(_table(rows, ("key", "status", "pmid", "method", "score", "reason", "notes",
-                                 "raw"), widths={"raw": 50, "reason": 40, "notes": 40}))
+        columns = ("key", "status", "pmid", "flags", "method", "score", "reason", "notes", "raw")
+        if collection is None:  # several lists: say which one each reference is of
+            columns = ("collection", *columns)
+        click.echo(_table(rows, columns, widths={"raw": 50, "reason": 40, "notes": 40,
+                                                 "flags": 44, "collection": 24}))
 
 
-def _ref_row(r: dict) -> dict:
+def _ref_row(r: dict, flags: dict | None = None) -> dict:
+    linked = r["status"] == "matched"
     return {
         "collection": r["collection"],
         "key": r["key"],
         "raw": r["raw"],
         "status": r["status"],
-        "pmid": r["pmid"] if r["status"] == "matched" else None,
+        "pmid": r["pmid"] if linked else None,
+        "flags": [f.as_dict() for f in (flags or {}).get(r["pmid"], ())] if linked else [],
         "candidates": list(r.get("candidates") or []),
         "method": r.get("method"),
         "score": r.get("score"),
         "reason": r.get("reason"),
         "notes": list(r.get("notes") or []),
     }
+
+
+def _flags_text(flags: list[dict]) -> str:
+    """'retracted 99000102; erratum 99000103' for a table or CSV cell."""
+    return "; ".join(f"{f['flag']} {f['notice_pmid']}" if f["notice_pmid"] else f["flag"]
+                     for f in flags)
+
+
+def _known_collection(store, name: str) -> None:
+    """A one-line error for a collection name that is not in the database."""
+    names = [c["name"] for c in store.collections()]
+    if name not in names:
+        known = ", ".join(names) or "none yet"
+        raise click.ClickException(f"no collection named {name!r} (collections: {known})")
 
 
 @main.command()
@@ -172,17 +203,23 @@ def _ref_row(r: dict) -> dict:
 @click.pass_obj
 @_errors_as_one_line
 def show(settings: Settings, pmid, fmt):
-    """The stored record of PMID."""
+    """The stored record of PMID; a retraction, expression of concern, erratum or update first."""
     from .article_dict import article_to_dict
+    from .flags import article_flags
 
-    article = _store(settings).article(pmid.strip())
+    pmid = pmid.strip()
+    if not re.fullmatch(r"\d{1,9}", pmid):
+        shown = pmid if len(pmid) <= 40 else pmid[:39] + "…"
+        raise click.ClickException(f"{shown!r} is not a PMID (a PMID is a number, e.g. 21306238)")
+    article = _store(settings).article(pmid)
     if article is None:
         raise click.ClickException(f"PMID {pmid} is not in the database (run link first)")
-    data = article_to_dict(article)
+    flags = article_flags(article)
+    data = article_to_dict(article) | {"flags": [f.as_dict() for f in flags]}
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    click.echo(_article_text(data))
+    click.echo("\n".join([*(f.describe() for f in flags), _article_text(data)]))
 
 
 def _article_text(d: dict) -> str:
@@ -209,6 +246,9 @@ def _article_text(d: dict) -> str:
             quals = ", ".join(("*" if q["major"] else "") + q["name"] for q in h["qualifiers"])
             tail = f" / {quals}" if quals else ""
             lines.append(f"  {star}{h['descriptor']} [{h['ui']}]{tail}")
+    if d.get("status") or d.get("date_revised"):
+        lines.append(f"Record: {d.get('status') or 'no status'}, revised "
+                     f"{d.get('date_revised') or 'unknown'}")
     return "\n".join(lines)
 
 
@@ -278,8 +318,9 @@ def _csv(rows: list[dict], columns) -> str:
 
 
 # The command modules import the helpers above, so they are attached last.
+from .cli_collections import collections, refresh  # noqa: E402
 from .cli_extra import report, sql  # noqa: E402
 from .cli_search import export, mesh, search  # noqa: E402
 
-for command in (search, mesh, export, sql, report):
+for command in (search, mesh, export, sql, report, collections, refresh):
     main.add_command(command)

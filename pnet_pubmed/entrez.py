@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
@@ -612,6 +613,10 @@ class EntrezClient:
     def __init__(self, settings: Settings, stats: RequestStats | None = None):
         self.settings = settings
         self.stats = stats or RequestStats()
+        # When NCBI gave the copy of each record efetch returned: now, or when a cached answer
+        # was received. The store keeps it (articles.fetched_at) and never lets an older copy
+        # replace a newer one.
+        self.received_at: dict[str, datetime] = {}
         logs.install()
         for secret in (settings.api_key, settings.email):
             logs.register_secret(secret)
@@ -683,11 +688,15 @@ class EntrezClient:
     def _scrub(self, text: str) -> str:
         return logs.redact(text)
 
-    def _send(self, method: str, url: str, payload: dict, headers) -> requests.Response:
+    def _send(self, method: str, url: str, payload: dict, headers,
+              fresh: bool = False) -> requests.Response:
         kwargs = {
             "timeout": (self.settings.connect_timeout, self.settings.read_timeout),
             "headers": headers,
             "only_if_cached": self.settings.offline,
+            # Past the cache to NCBI, through the same rate limit and validation; the new answer
+            # replaces the cached one.
+            "force_refresh": fresh,
             "allow_redirects": False,  # a redirect would carry the key and address elsewhere
             "auth": self._auth,
         }
@@ -707,8 +716,14 @@ class EntrezClient:
         step: str | None = None,
         validate=None,
         headers: dict[str, str] | None = None,
+        fresh: bool = False,
     ) -> tuple[requests.Response, object]:
-        """One E-utilities request with retries: the response and its validated value."""
+        """One E-utilities request with retries: the response and its validated value.
+
+        fresh: ask NCBI even when the cache has the answer (never with offline settings).
+        """
+        if fresh and self.settings.offline:
+            raise NotCachedError(f"{step or endpoint}: offline, and a fresh answer was asked for")
         url = self._base + endpoint
         payload = {**params, **self._identity()}
         step = step or endpoint
@@ -720,7 +735,7 @@ class EntrezClient:
         for attempt in range(1, attempts + 1):
             sent_at = time.monotonic()
             try:
-                response = self._send(method, url, payload, headers)
+                response = self._send(method, url, payload, headers, fresh)
             except _TooLarge as exc:
                 self.stats.failures["too_large"] += 1
                 raise AnswerTooLargeError(self._scrub(
@@ -891,29 +906,31 @@ class EntrezClient:
         """The readable records of the ids (efetch_records also names the unreadable ones)."""
         return self.efetch_records(pmids).articles
 
-    def efetch_records(self, pmids: Iterable[str]) -> PubmedRecords:
+    def efetch_records(self, pmids: Iterable[str], *, fresh: bool = False) -> PubmedRecords:
         """Records of the ids, one validated POST per batch; sorted ids keep cache keys stable.
 
         Only the records asked for come back; an id NCBI has no record for is left out. A batch
-        whose answer is over max_answer_bytes is fetched again in halves.
+        whose answer is over max_answer_bytes is fetched again in halves. fresh: from NCBI, not
+        from the cache (`refresh`); the answers still go through the rate limit and validation.
         """
         ids = sorted({str(p) for p in pmids}, key=int)
         out = PubmedRecords()
         batch = max(1, self.settings.efetch_batch)
         for start in range(0, len(ids), batch):
-            answer = self._efetch_batch(ids[start : start + batch])
+            answer = self._efetch_batch(ids[start : start + batch], fresh)
             out.articles.extend(answer.articles)
             out.errors.extend(answer.errors)
         return out
 
-    def _efetch_batch(self, chunk: list[str]) -> EFetchAnswer:
+    def _efetch_batch(self, chunk: list[str], fresh: bool = False) -> EFetchAnswer:
         try:
-            _, answer = self.request(
+            response, answer = self.request(
                 "efetch.fcgi",
                 {"db": "pubmed", "id": ",".join(chunk), "retmode": "xml", "rettype": "abstract"},
                 method="POST",
                 step="EFetch",
                 validate=lambda body, ids=tuple(chunk): validate_efetch_answer(body, ids),
+                fresh=fresh,
             )
         except AnswerTooLargeError:
             if len(chunk) == 1:
@@ -921,7 +938,13 @@ class EntrezClient:
             half = len(chunk) // 2
             log.info("EFetch: the answer for %d records is too large; asking in halves",
                      len(chunk))
-            first, second = self._efetch_batch(chunk[:half]), self._efetch_batch(chunk[half:])
+            first = self._efetch_batch(chunk[:half], fresh)
+            second = self._efetch_batch(chunk[half:], fresh)
             return EFetchAnswer(first.articles + second.articles, first.missing | second.missing,
                                 first.errors + second.errors)
+        received = getattr(response, "created_at", None) if getattr(response, "from_cache",
+                                                                    False) else None
+        received = received or datetime.now(UTC)
+        for article in answer.articles:
+            self.received_at[article.pmid] = received
         return answer

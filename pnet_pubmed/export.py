@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pnet_pubmed import csvout
+from pnet_pubmed.flags import article_flags
 from pnet_pubmed.values import Article, Author
 
 FORMATS = ("bibtex", "ris", "csljson", "csv")
@@ -39,6 +40,12 @@ class ExportRecord:
     def ident(self) -> str:
         return f"{self.collection}:{self.key}" if self.qualified else self.key
 
+    @property
+    def note(self) -> str:
+        """'Reference 12', and what PubMed says happened to the article since: 'RETRACTED: …'."""
+        return ". ".join([f"Reference {self.ident}",
+                          *(f.describe() for f in article_flags(self.article))])
+
 
 def records(store, collection: str | None = None) -> list[ExportRecord]:
     """Every matched reference of a collection (all collections without one), in list order.
@@ -49,10 +56,12 @@ def records(store, collection: str | None = None) -> list[ExportRecord]:
         raise ExportError(f"no collection named {collection!r}")
     refs = store.references(collection, "matched")
     found = {a.pmid: a for a in store.articles([r["pmid"] for r in refs if r["pmid"]])}
+    # Keys are unique within a collection: they name the collection only when there are several.
+    several = len({r["collection"] for r in refs}) > 1
     out = []
     for r in refs:
         article = found.get(r["pmid"]) or _from_citation(r)
-        out.append(ExportRecord(r["collection"], r["key"], article, qualified=collection is None))
+        out.append(ExportRecord(r["collection"], r["key"], article, qualified=several))
     return out
 
 
@@ -139,6 +148,8 @@ _LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
 # A capital after the first letter: an acronym or mixed case a style must not lower-case
 # ("RADIANT-3", "mTOR", "pNET"); "Everolimus" may be.
 _PROTECT_RE = re.compile(r"^.+[A-Z]")
+# What BibTeX and biber accept as a key unchanged (no space, comma, brace, quote, #, %, ~, \).
+_BIBTEX_KEY = re.compile(r"[^\s,{}()=\"#%'\\~]+")
 
 
 def _latex(text: str) -> str:
@@ -160,6 +171,8 @@ def _protect(text: str) -> str:
 
 
 def _bibtex_key(ident: str) -> str:
+    if _BIBTEX_KEY.fullmatch(ident) and not ident.isdigit():
+        return ident  # a key from the user's own .bib file: \cite{okamoto2020} keeps working
     key = re.sub(r"[^A-Za-z0-9_:.\-]+", "-", ident).strip("-") or "ref"
     # A numeric key is legal but easy to confuse with a page or year in \cite{...}.
     return f"ref{key}" if key[0].isdigit() else key
@@ -197,7 +210,7 @@ def to_bibtex(recs: Sequence[ExportRecord]) -> str:
         fields.append(("abstract", _latex(a.abstract_text) if a.abstract else None))
         mesh = _mesh(a)
         fields.append(("keywords", _latex(LIST_SEPARATOR.join(mesh)) if mesh else None))
-        fields.append(("note", _latex(f"Reference {rec.ident}")))
+        fields.append(("note", _latex(rec.note)))
         key = _bibtex_key(rec.ident)
         while key in seen:
             key += "x"
@@ -250,7 +263,7 @@ def to_ris(recs: Sequence[ExportRecord]) -> str:
             "language": a.languages[0] if a.languages else None,
             "name_of_database": "PubMed" if a.pmid else None,
             "urls": [PUBMED_URL.format(pmid=a.pmid)] if a.pmid else [],
-            "notes": [f"Reference {rec.ident}"],
+            "notes": [rec.note],
         }
         entries.append({k: v for k, v in entry.items() if v})
     return rispy.dumps(entries, implementation=_Writer)
@@ -289,7 +302,7 @@ def to_csljson(recs: Sequence[ExportRecord]) -> str:
             "abstract": a.abstract_text or None,
             "keyword": LIST_SEPARATOR.join(_mesh(a)) or None,
             "language": a.languages[0] if a.languages else None,
-            "note": f"Reference {rec.ident}",
+            "note": rec.note,
         }
         items.append({k: v for k, v in item.items() if v})
     return json.dumps(items, indent=2, ensure_ascii=False) + "\n"

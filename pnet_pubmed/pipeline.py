@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
-from .citations import read_references
+from . import citations as reading
+from .citations import read_references, references_from_bytes
 from .config import Settings
 from .entrez import EntrezClient, EntrezError, NotCachedError, RequestStats
 from .matching import Matcher
@@ -19,6 +21,9 @@ from .values import Citation, Match
 BUNDLED_LIST = "references.txt"
 BUNDLED_COLLECTION = "pnet-review-2015"
 STATUSES = ("matched", "ambiguous", "not_found", "pending")
+STDIN = "-"  # `link -`: the list comes on standard input
+STDIN_SOURCE = "<stdin>"  # collections.source of such a list
+STDIN_COLLECTION = "stdin"  # its collection, without --collection
 
 
 class LinkError(RuntimeError):
@@ -71,6 +76,15 @@ def unique_keys(citations: list[Citation]) -> list[Citation]:
     return out
 
 
+def _read_stdin() -> bytes:
+    """Standard input's bytes, one byte past the cap at most (references_from_bytes refuses)."""
+    stream = getattr(sys.stdin, "buffer", sys.stdin)
+    if stream is None:
+        return b""
+    data = stream.read(reading.MAX_INPUT_BYTES + 1)
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
 def _batches(items: list[Citation], size: int):
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -88,9 +102,15 @@ def link(
     settings = settings or Settings.from_env()
     if settings.uses_ncbi and not settings.email and not settings.offline:
         raise LinkError("NCBI asks every client for a contact email: set NCBI_EMAIL or --email")
-    path = Path(source) if source else bundled_list()
-    citations = unique_keys(read_references(path))
-    collection = collection or collection_name_for(path)
+    if str(source) == STDIN:
+        # The list piped in: capped and decoded like a file's bytes.
+        citations = unique_keys(references_from_bytes(_read_stdin(), "standard input"))
+        path = Path(STDIN_SOURCE)
+        collection = collection or STDIN_COLLECTION
+    else:
+        path = Path(source) if source else bundled_list()
+        citations = unique_keys(read_references(path))
+        collection = collection or collection_name_for(path)
     started = time.perf_counter()
 
     store = Store(settings.db_url)
@@ -129,7 +149,7 @@ def link(
                     raise LinkError(f"{exc}; {done} matched references are stored, "
                                     "run link again to resume") from exc
                 # Records first, then the links to them: an interruption leaves no dangling link.
-                stored += store.save_articles(run.matched_articles())
+                stored += store.save_articles(run.matched_articles(), client.received_at)
                 store.save_matches(collection, [run.matches[c.key] for c in batch])
                 report("batch", len(batch))
 

@@ -72,6 +72,12 @@ class ReportData:
     mesh: dict[str, tuple[int, int]] = field(default_factory=dict)
     mesh_articles: int = 0
     check_tags_left_out: int = 0
+    # One row per flag of a linked reference's record (view article_flags): collection, key,
+    # pmid, title, flag, notice_pmid, source.
+    flags: list[dict] = field(default_factory=list)
+
+    def flagged(self, *names: str) -> list[dict]:
+        return [f for f in self.flags if f["flag"] in names]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -142,6 +148,14 @@ def gather(store: Store, collection: str | None = None) -> ReportData:
             ORDER BY rl.collection, rl.position, rl.key
         """)
         data.references = [dict(m) for m in conn.execute(refs_q, params).mappings()]
+        flags_q = sa.text(f"""
+            SELECT rl.collection, rl.key, rl.pmid, rl.title, f.flag, f.notice_pmid, f.source
+            FROM reference_links rl
+            JOIN article_flags f ON f.pmid = rl.pmid
+            {where + " AND" if where else "WHERE"} rl.status = 'matched'
+            ORDER BY rl.collection, rl.position, rl.key, f.flag, f.notice_pmid
+        """)
+        data.flags = [dict(m) for m in conn.execute(flags_q, params).mappings()]
         for r in data.references:
             r["candidates"] = _json_list(r["candidates"])
 
@@ -371,6 +385,9 @@ def render(data: ReportData, generated: datetime | None = None) -> str:
     years = linked_years + other_years
     if years:
         cards.append((f"{min(years)}–{max(years)}", "publication years"))
+    retracted = {(f["collection"], f["key"]) for f in data.flagged("retracted")}
+    if retracted:
+        cards.append((len(retracted), "cite retracted articles"))
     parts = [
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -380,6 +397,10 @@ def render(data: ReportData, generated: datetime | None = None) -> str:
         f'<p class="meta">Collections: {_e(", ".join(data.collections) or "none")} · '
         f"database {_e(data.database)} · generated {_e(generated.strftime('%Y-%m-%d %H:%M UTC'))}"
         f" by pnet-pubmed {_e(__version__)}</p>",
+    ]
+    # What a reader of the review must know first: it cites retracted work.
+    parts.append(_flags_table(data, ("retracted",), "retracted", "Cited retracted articles"))
+    parts += [
         '<div class="cards" id="summary">',
         *(f'<div class="card"><b>{_e(v)}</b><span>{_e(label)}</span></div>' for v, label in cards),
         "</div>",
@@ -433,9 +454,34 @@ def render(data: ReportData, generated: datetime | None = None) -> str:
             "No linked articles.",
         )
     )
+    parts.append(_flags_table(data, ("expression_of_concern", "erratum", "updated"), "notices",
+                              "Expressions of concern, errata and updates"))
     parts.append(_unlinked_table(data))
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def _flags_table(data: ReportData, names: tuple[str, ...], ident: str, title: str) -> str:
+    """A section listing the linked references whose records carry these flags; '' if none."""
+    from .flags import Flag
+
+    rows = data.flagged(*names)
+    if not rows:
+        return ""
+    several = len(data.collections) > 1
+    refs = {(r["collection"], r["key"]) for r in rows}
+    head = (["collection"] if several else []) + ["key", "PMID", "title", "notice"]
+    out = [f'<section id="{ident}"><h2>{_e(title)} ({len(refs)})</h2>',
+           f'<table id="{ident}-table"><thead><tr>'
+           + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"]
+    for r in rows:
+        notice = Flag(r["flag"], r["notice_pmid"], r["source"]).describe()
+        cells = [f"<td>{_e(r['collection'])}</td>"] if several else []
+        cells += [f'<td class="key">{_e(r["key"])}</td>', f"<td>{_e(r['pmid'])}</td>",
+                  f"<td>{_e(r['title'])}</td>", f"<td>{_e(notice)}</td>"]
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table></section>")
+    return "\n".join(out)
 
 
 def _unlinked_table(data: ReportData) -> str:

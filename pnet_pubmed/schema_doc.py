@@ -43,6 +43,10 @@ VIEWS = {
     "PubMed record. One row per reference; the first stop for most questions.",
     "article_mesh": "MeSH indexing of stored articles, one row per descriptor and qualifier "
     "pair (a descriptor without qualifiers gives one row with an empty qualifier).",
+    "article_flags": "What PubMed says happened to an article since: one row per flag "
+    "(`retracted`, `expression_of_concern`, `erratum`, `updated`) with the PMID of the notice, "
+    "from comments_corrections (RetractionIn, ExpressionOfConcernIn, ErratumIn, UpdateIn) and "
+    'the publication type "Retracted Publication" (D016441). Unflagged articles have no row.',
 }
 
 # Tables the migrations create for full-text and author search. They are derived from
@@ -131,7 +135,12 @@ COLUMNS = {
     '"In-Process", ...).',
     "articles.publication_status": '"ppublish", "epublish" or "aheadofprint".',
     "articles.is_book": "True for a book or book chapter (PubmedBookArticle).",
-    "articles.fetched_at": "When the record was fetched or last refreshed (UTC).",
+    "articles.fetched_at": "When NCBI gave the stored copy of the record (UTC): when it was "
+    "fetched, or when the cached answer it came from was; `refresh` sets it when it checks the "
+    "record. An older copy never replaces a newer one.",
+    "articles.date_revised": 'When NLM last revised the record (MedlineCitation/DateRevised, '
+    '"YYYY-MM-DD"); NULL for records stored before schema revision 0007_records_current until '
+    "they are fetched again.",
     # abstract_sections
     "abstract_sections.pmid": "The article (articles.pmid).",
     "abstract_sections.position": "1-based order within the abstract.",
@@ -219,6 +228,13 @@ COLUMNS = {
     "PubMed's [majr] means it. 1/0 on SQLite, true/false on PostgreSQL.",
     "article_mesh.qualifier": "Qualifier name, NULL for a descriptor without qualifiers.",
     "article_mesh.qualifier_ui": "Qualifier UI, NULL when there is no qualifier.",
+    "article_flags.pmid": "The flagged article (articles.pmid).",
+    "article_flags.flag": "`retracted`, `expression_of_concern`, `erratum` or `updated`.",
+    "article_flags.notice_pmid": "PMID of the retraction notice, expression of concern, "
+    "erratum or updated version; NULL when the record names none (a Retracted Publication "
+    "without its notice, an erratum cited only by its source).",
+    "article_flags.source": 'The notice as the record cites it ("J Clin Oncol. 2016 Mar '
+    '1;34(7):771").',
 }
 
 INTRO = f"""\

@@ -176,9 +176,9 @@ class Article:
     publication_status: str | None = None  # "ppublish", "epublish", "aheadofprint"
     is_book: bool = False
     extra: dict = field(default_factory=dict, compare=False, hash=False)
-    # MedlineCitation/DateRevised (BookDocument/DateRevised for books) as "YYYY-MM-DD". Left out of
-    # ==, like extra, while the database does not keep it: compare it explicitly where it matters.
-    date_revised: str | None = field(default=None, compare=False)
+    # MedlineCitation/DateRevised (BookDocument/DateRevised for books) as "YYYY-MM-DD": NLM
+    # changes it with every revision of the record, so `refresh` compares it.
+    date_revised: str | None = None
 
     @property
     def abstract_text(self) -> str:

@@ -121,7 +121,7 @@ def test_no_csv_output_writes_a_formula(hostile_db, args):
 
 def test_what_the_cells_say(hostile_db):
     table = csv_of(hostile_db, "refs", "--format", "csv")
-    refs = {r[0]: dict(zip(table[0], r, strict=True)) for r in table[1:]}
+    refs = {r["key"]: r for r in (dict(zip(table[0], row, strict=True)) for row in table[1:])}
     assert refs["1"]["raw"] == "'" + HOSTILE["minus"]
     assert refs["'@2"]["reason"] == "'" + HOSTILE["cr"]  # the key too: it is text
     export = csv_of(hostile_db, "export", "--format", "csv")

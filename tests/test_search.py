@@ -434,12 +434,14 @@ def test_upgrade_indexes_existing_articles(tmp_path, corpus):
     from alembic import command
 
     store = Store(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    store.upgrade()
+    store.article_hooks.clear()
+    store.save_articles([a for a in corpus if a.pmid == CURACAO])
+    # Back to the schema before the index, with the article kept: as an old version left it.
     cfg = store._alembic_config()
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0001")
-    store.article_hooks.clear()  # a version from before the index saved these
-    store.save_articles([a for a in corpus if a.pmid == CURACAO])
+        command.downgrade(cfg, "0001")
     store.upgrade()
     assert _found(store, "curacao") == {CURACAO}
     store.close()

@@ -52,8 +52,13 @@ class ArticleRows:
     comments_corrections: list[dict] = field(default_factory=list)
 
 
-def article_rows(articles: Iterable[Article], fetched_at: datetime) -> ArticleRows:
-    """Rows for articles; positions are 1-based and keep the order of every tuple."""
+def article_rows(
+    articles: Iterable[Article], fetched_at: datetime | Mapping[str, datetime]
+) -> ArticleRows:
+    """Rows for articles; positions are 1-based and keep the order of every tuple.
+
+    fetched_at is one time for all, or a time per PMID (when NCBI gave that copy of the record).
+    """
     out = ArticleRows()
     for a in articles:
         p = a.pmid
@@ -82,7 +87,8 @@ def article_rows(articles: Iterable[Article], fetched_at: datetime) -> ArticleRo
                 "status": a.status,
                 "publication_status": a.publication_status,
                 "is_book": a.is_book,
-                "fetched_at": fetched_at,
+                "fetched_at": fetched_at if isinstance(fetched_at, datetime) else fetched_at[p],
+                "date_revised": a.date_revised,
             }
         )
         for i, s in enumerate(a.abstract, 1):
@@ -252,6 +258,7 @@ def build_articles(
             status=r["status"],
             publication_status=r["publication_status"],
             is_book=bool(r["is_book"]),
+            date_revised=r["date_revised"],
         )
     return out
 

@@ -114,6 +114,7 @@ articles = sa.Table(
     sa.Column("publication_status", sa.Text),
     sa.Column("is_book", sa.Boolean, nullable=False),
     sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("date_revised", sa.Text),
     sa.Index(None, "year"),
     sa.Index(None, "journal_title"),
     sa.Index(None, "iso_abbreviation"),
@@ -262,4 +263,4 @@ ARTICLE_CHILD_TABLES = (
     comments_corrections,
 )
 
-VIEWS = ("reference_links", "article_mesh")
+VIEWS = ("reference_links", "article_mesh", "article_flags")

@@ -6,7 +6,7 @@ import functools
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import NullPool, StaticPool
 
+from pnet_pubmed.flags import Flag, ordered
 from pnet_pubmed.values import Article, Citation, Match
 
 from . import schema as t
@@ -194,7 +195,8 @@ class Store:
 
     def _message(self, err: BaseException) -> str:
         line = _one_line(err)
-        if "no such table" in line or ("relation" in line and "does not exist" in line):
+        if ("no such table" in line or "no such column" in line
+                or (("relation" in line or "column" in line) and "does not exist" in line)):
             line += " (run `pnet-pubmed db upgrade`)"
         return f"database {self.url}: {line}"
 
@@ -495,23 +497,61 @@ class Store:
                 for m in conn.execute(q).mappings()
             ]
 
+    @_translating
+    def delete_collection(self, name: str) -> dict:
+        """Remove a collection and its references, in one transaction; the records stay.
+
+        Stored records are shared: other collections may cite them, a mirror loads records that
+        no collection cites, and `search` finds them all. So deleting a list never deletes a
+        record; the counts say how many of its records no other collection cites.
+        """
+        c, r = t.collections.c, t.refs.c
+        with self._write() as conn:
+            cid = self._collection_id(conn, name, None, create=False)
+            n_refs = conn.execute(
+                sa.select(sa.func.count()).select_from(t.refs).where(r.collection_id == cid)
+            ).scalar_one()
+            linked = set(conn.execute(
+                sa.select(r.pmid).where(r.collection_id == cid, r.status == "matched",
+                                        r.pmid.is_not(None))).scalars())
+            elsewhere: set[str] = set()
+            for chunk in _chunks(sorted(linked)):
+                elsewhere.update(conn.execute(
+                    sa.select(r.pmid).where(r.collection_id != cid, r.status == "matched",
+                                            r.pmid.in_(chunk))).scalars())
+            conn.execute(t.refs.delete().where(r.collection_id == cid))
+            conn.execute(t.collections.delete().where(c.id == cid))
+        return {"collection": name, "references": int(n_refs), "records": len(linked),
+                "records_cited_elsewhere": len(elsewhere)}
+
     # -- articles ------------------------------------------------------------------------------
 
     @_translating
-    def save_articles(self, articles: Sequence[Article]) -> int:
+    def save_articles(
+        self, articles: Sequence[Article], fetched_at: Mapping[str, datetime] | None = None
+    ) -> int:
         """Insert or replace records by PMID, with all their parts; returns how many were saved.
 
         Child rows are deleted and inserted again. MeSH descriptors and qualifiers are shared:
         a UI seen with a new name takes that name for every article.
+
+        fetched_at says when NCBI gave each copy (default: now). A copy older than the stored
+        one is skipped, so an answer cached before a `refresh` never brings an old version back.
         """
         unique = {a.pmid: a for a in articles}  # the same record twice: the later one wins
         if not unique:
             return 0
-        # Sorted, so concurrent writers lock rows in the same order and cannot deadlock.
-        batch = [unique[p] for p in sorted(unique)]
-        rows = article_rows(batch, _now())
-        pmids = [a.pmid for a in batch]
+        given = {p: _utc(f) for p, f in (fetched_at or {}).items() if p in unique and f}
         with self._write() as conn:
+            now = _now()  # once the write lock is held: a copy without a time is the newest
+            when = {p: given.get(p, now) for p in unique}
+            stored = self._fetched_at(conn, sorted(given))
+            # Sorted, so concurrent writers lock rows in the same order and cannot deadlock.
+            batch = [unique[p] for p in sorted(unique) if p not in stored or stored[p] <= when[p]]
+            if not batch:
+                return 0
+            rows = article_rows(batch, when)
+            pmids = [a.pmid for a in batch]
             ins = self._insert(t.articles)
             conn.execute(
                 ins.on_conflict_do_update(
@@ -531,6 +571,67 @@ class Store:
                     conn.execute(table.insert(), table_rows)
             self.after_save_articles(conn, batch)
         return len(batch)
+
+    @staticmethod
+    def _fetched_at(conn: sa.Connection, pmids: list[str]) -> dict[str, datetime]:
+        a = t.articles.c
+        out: dict[str, datetime] = {}
+        for chunk in _chunks(pmids):
+            q = sa.select(a.pmid, a.fetched_at).where(a.pmid.in_(chunk))
+            out.update((p, _utc(f)) for p, f in conn.execute(q))
+        return out
+
+    @_translating
+    def touch_articles(self, pmids: Iterable[str], fetched_at: datetime | None = None) -> None:
+        """Record that NCBI's copy of these records was checked at fetched_at (default: now)."""
+        when = _utc(fetched_at) if fetched_at else _now()
+        wanted = sorted(set(pmids))
+        a = t.articles
+        with self._write() as conn:
+            for chunk in _chunks(wanted):
+                conn.execute(a.update().where(a.c.pmid.in_(chunk)).values(fetched_at=when))
+
+    @_translating
+    def refresh_selection(
+        self,
+        collection: str | None = None,
+        older_than: datetime | None = None,
+        status_not: Sequence[str] = (),
+    ) -> list[str]:
+        """PMIDs of the stored records that matched references link to, for `refresh`.
+
+        Of one collection or of all; only those fetched before older_than, and only those whose
+        MEDLINE status is none of status_not (a record without a status is always kept).
+        """
+        a, r, c = t.articles.c, t.refs.c, t.collections.c
+        q = (
+            sa.select(a.pmid)
+            .join_from(t.articles, t.refs, r.pmid == a.pmid)
+            .where(r.status == "matched")
+            .distinct()
+        )
+        if collection is not None:
+            q = q.join(t.collections, c.id == r.collection_id).where(c.name == collection)
+        if older_than is not None:
+            q = q.where(a.fetched_at < _utc(older_than))
+        if status_not:
+            q = q.where(sa.or_(a.status.is_(None), a.status.not_in(list(status_not))))
+        with self._read() as conn:
+            return sorted(conn.execute(q).scalars(), key=lambda p: (len(p), p))
+
+    @_translating
+    def article_flags(self, pmids: Iterable[str]) -> dict[str, tuple[Flag, ...]]:
+        """Retracted, expression of concern, erratum, updated: the flags of stored records, read
+        from the view article_flags (pnet_pubmed/flags.py has the rule). Unflagged: left out."""
+        wanted = sorted(set(pmids))
+        found: dict[str, list[Flag]] = {}
+        with self._read() as conn:
+            for chunk in _chunks(wanted):
+                q = sa.select(_FLAGS_VIEW).where(_FLAGS_VIEW.c.pmid.in_(chunk))
+                for m in conn.execute(q).mappings():
+                    found.setdefault(m["pmid"], []).append(
+                        Flag(m["flag"], m["notice_pmid"], m["source"]))
+        return {p: ordered(f) for p, f in found.items()}
 
     def _upsert_vocabulary(self, conn: sa.Connection, table: sa.Table, names: dict) -> None:
         if not names:
@@ -699,6 +800,21 @@ _MATCH_COLUMNS = ("status", "pmid", "candidates", "method", "score", "reason", "
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _utc(when: datetime) -> datetime:
+    """An aware UTC time; SQLite gives stored times back without their zone, which was UTC."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+# The view of migration 0007, for reading it with SQLAlchemy Core.
+_FLAGS_VIEW = sa.table(
+    "article_flags",
+    sa.column("pmid", sa.Text),
+    sa.column("flag", sa.Text),
+    sa.column("notice_pmid", sa.Text),
+    sa.column("source", sa.Text),
+)
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
