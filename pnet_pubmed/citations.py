@@ -12,6 +12,7 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import InputError
 from .values import Citation, Name
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-class CitationInputError(ValueError):
+class CitationInputError(InputError):
     """A reference file that cannot be read at all (missing, binary, empty, no reference)."""
 
 
@@ -908,6 +909,32 @@ def parse_reference_list(text: str) -> list[Citation]:
         citations.append(replace(citation, raw=entry,
                                  alternatives=tuple(replace(a, raw=entry)
                                                     for a in citation.alternatives)))
+    return citations
+
+
+def citations_from_texts(texts) -> list[Citation]:
+    """One Citation per string (a Python list of references), keyed by position from 1; each
+    string is one reference, whatever line breaks it holds."""
+    if isinstance(texts, str | bytes):
+        raise CitationInputError("a list of reference strings is needed, not one string "
+                                 "(pass a Path to read a file)")
+    citations = []
+    total = 0
+    for position, text in enumerate(texts, start=1):
+        if not isinstance(text, str):
+            raise CitationInputError(f"reference {position} is a {type(text).__name__}, "
+                                     "not a string")
+        total += len(text)
+        if total > MAX_INPUT_BYTES:
+            raise CitationInputError(f"the references are more than the "
+                                     f"{MAX_INPUT_BYTES // 1_000_000} MB a list may have")
+        joined = _join_lines(text.replace("\r\n", "\n").replace("\r", "\n"))
+        key = str(position)
+        citation = with_labelled_reading(parse_reference(joined, key, position), joined)
+        citations.append(replace(citation, raw=text, alternatives=tuple(
+            replace(a, raw=text) for a in citation.alternatives)))
+    if not citations:
+        raise CitationInputError("no reference given")
     return citations
 
 

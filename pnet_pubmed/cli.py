@@ -11,30 +11,46 @@ import click
 
 from . import __version__
 from .config import Settings
+from .errors import InputError
 
 REF_COLUMNS = ("collection", "key", "status", "pmid", "flags", "method", "score", "candidates",
                "reason", "notes", "raw")
 
 
+class InternalError(click.ClickException):
+    """Not a failure pnet-pubmed knows of: a bug. One line, and how to see the traceback."""
+
+    exit_code = 70  # EX_SOFTWARE
+
+
 def _errors_as_one_line(func):
-    """Known failures print one line and exit 1; Ctrl-C says how to resume."""
+    """pnet-pubmed's own failures (PnetPubmedError) print one line and exit 1; anything else is
+    a bug and says so in one line (the traceback with -vv); Ctrl-C says how to resume."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from .citations import CitationInputError
-        from .entrez import EntrezError
-        from .pipeline import LinkError
-        from .store import StoreError
+        from .errors import PnetPubmedError
 
         try:
             return func(*args, **kwargs)
-        except (CitationInputError, EntrezError, LinkError, StoreError, ValueError) as exc:
+        except PnetPubmedError as exc:
             message = str(exc).splitlines()[0] if str(exc) else repr(exc)
             raise click.ClickException(message) from None
         except KeyboardInterrupt:
             click.echo("Interrupted: what was done is stored; run the same command to resume.",
                        err=True)
             sys.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort,
+                SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 (a bug: one line here, the traceback with -vv)
+            import logging
+
+            logging.getLogger("pnet_pubmed").debug("internal error", exc_info=True)
+            first = (str(exc).splitlines() or [""])[0][:200]
+            raise InternalError(f"internal error ({type(exc).__name__}: {first}); this is a bug "
+                                "in pnet-pubmed: run with -vv to see the traceback, and please "
+                                "report it") from None
 
     return wrapper
 
@@ -63,7 +79,7 @@ def main(ctx, db_url, cache_dir, eutils_url, email, api_key, verbose):
     try:
         ctx.obj = Settings.from_env(db_url=db_url, cache_dir=cache_dir, eutils_url=eutils_url,
                                     email=email, api_key=api_key)
-    except ValueError as e:  # a malformed environment variable
+    except InputError as e:  # a malformed environment variable
         raise click.UsageError(str(e)) from None
 
 

@@ -102,7 +102,7 @@ def mesh(settings: Settings, collection, major, top, fmt):
 @_errors_as_one_line
 def export(settings: Settings, collection, fmt, output):
     """Every matched reference with its PubMed record: PMID, DOI, abstract, MeSH and more."""
-    from .export import records, write
+    from .outputs.export import records, write
 
     store = _store(settings)
     recs = records(store, collection)

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .errors import InputError
+
 NCBI_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 DEFAULT_DB_URL = "sqlite:///db/pnet_pubmed.sqlite"
 DEFAULT_CACHE_DIR = "cache/"
@@ -69,7 +71,7 @@ class Settings:
                 if not values["sql_timeout"] >= 0:
                     raise ValueError
             except ValueError:
-                raise ValueError(f"{ENVIRONMENT['sql_timeout']} must be a number of seconds "
+                raise InputError(f"{ENVIRONMENT['sql_timeout']} must be a number of seconds "
                                  f"(0: no limit), not {raw!r}") from None
         if not values.get("eutils_url", NCBI_EUTILS_URL).endswith("/"):
             values["eutils_url"] = values["eutils_url"] + "/"

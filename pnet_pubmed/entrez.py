@@ -46,6 +46,7 @@ from urllib3.exceptions import (
 
 from . import logs
 from .config import Settings
+from .errors import NCBIError
 from .pubmed import PubmedRecords, PubmedXMLError, RecordError, parse_records
 from .values import Article
 
@@ -71,7 +72,7 @@ WINDOW_MS = 1100
 CHUNK = 64 * 1024
 
 
-class EntrezError(RuntimeError):
+class EntrezError(NCBIError):
     """An E-utilities step failed for good; the message is one line, without secrets.
 
     `resumable` says whether running the same command again later may get further (NCBI was

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
 from . import citations as reading
+from . import errors
 from .citations import read_references, references_from_bytes
 from .config import Settings
 from .entrez import EntrezClient, EntrezError, NotCachedError, RequestStats
@@ -24,9 +25,11 @@ STATUSES = ("matched", "ambiguous", "not_found", "pending")
 STDIN = "-"  # `link -`: the list comes on standard input
 STDIN_SOURCE = "<stdin>"  # collections.source of such a list
 STDIN_COLLECTION = "stdin"  # its collection, without --collection
+TEXTS_SOURCE = "<python>"  # a list of strings given to the Python API
+TEXTS_COLLECTION = "python"
 
 
-class LinkError(RuntimeError):
+class LinkError(errors.LinkError):
     """A run that cannot go on; the message is one line and says what was kept."""
 
 
@@ -97,12 +100,21 @@ def link(
     *,
     batch_size: int = 500,
     progress: Callable[[str, int], None] | None = None,
+    texts: Iterable[str] | None = None,
 ) -> LinkSummary:
-    """Link every reference of a list to PubMed and store the outcome; safe to run again."""
+    """Link every reference of a list to PubMed and store the outcome; safe to run again.
+
+    The list is the file `source` (the bundled list when None, standard input for "-"), or
+    `texts`, reference strings one each.
+    """
     settings = settings or Settings.from_env()
     if settings.uses_ncbi and not settings.email and not settings.offline:
         raise LinkError("NCBI asks every client for a contact email: set NCBI_EMAIL or --email")
-    if str(source) == STDIN:
+    if texts is not None:
+        citations = unique_keys(reading.citations_from_texts(texts))
+        path = Path(TEXTS_SOURCE)
+        collection = collection or TEXTS_COLLECTION
+    elif str(source) == STDIN:
         # The list piped in: capped and decoded like a file's bytes.
         citations = unique_keys(references_from_bytes(_read_stdin(), "standard input"))
         path = Path(STDIN_SOURCE)

@@ -36,6 +36,8 @@ from pnet_pubmed.pubmed_record import (
 )
 from pnet_pubmed.values import Article
 
+from .errors import PnetPubmedError
+
 __all__ = [
     "Deletion",
     "PubmedRecords",
@@ -59,7 +61,7 @@ _CHUNK = 64 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-class PubmedXMLError(ValueError):
+class PubmedXMLError(PnetPubmedError, ValueError):
     """The data is not a complete, well-formed PubmedArticleSet (one-line message)."""
 
 

@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from . import csvout
+from . import csvout, errors
 from .store import Store
 
 DEFAULT_LIMIT = 1000
@@ -71,7 +71,7 @@ _PG_NOT_ALLOWED = "42501"
 _PG_CANCELED = "57014"
 
 
-class QueryError(Exception):
+class QueryError(errors.QueryError):
     """A statement the database refused, with a one-line message fit to show to a user."""
 
 

@@ -11,7 +11,7 @@ import pytest
 import rispy
 from bibtexparser.middlewares import LatexDecodingMiddleware
 
-from pnet_pubmed import export as ex
+from pnet_pubmed.outputs import export as ex
 from pnet_pubmed.values import (
     AbstractSection,
     Article,

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from pnet_pubmed.values import Article
 
+from ..errors import QueryError
 from . import schema as t
 
 __all__ = [
@@ -74,7 +75,7 @@ QUOTES = '"\u201c\u201d\u201e'
 _TOKEN_RE = re.compile(r"[^\W_]+")
 
 
-class SearchError(ValueError):
+class SearchError(QueryError):
     """A search that cannot run as asked, with a one-line message fit for a user."""
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool, StaticPool
 from pnet_pubmed.flags import Flag, ordered
 from pnet_pubmed.values import Article, Citation, Match
 
+from .. import errors
 from . import schema as t
 from .rows import article_rows, build_articles, citation_row, match_row
 
@@ -33,7 +34,7 @@ _WRITE = "pnet_pubmed_write"
 ArticleHook = Callable[[sa.Connection, Sequence[Article]], None]
 
 
-class StoreError(Exception):
+class StoreError(errors.StoreError):
     """A database problem, with a one-line message fit to show to a user."""
 
 

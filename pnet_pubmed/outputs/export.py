@@ -11,6 +11,8 @@ from pnet_pubmed import csvout
 from pnet_pubmed.flags import article_flags
 from pnet_pubmed.values import Article, Author
 
+from ..errors import InputError
+
 FORMATS = ("bibtex", "ris", "csljson", "csv")
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 # MeSH names contain commas ("Carcinoma, Neuroendocrine"), so lists of them are joined with this.
@@ -23,7 +25,7 @@ CSV_COLUMNS = (
 )
 
 
-class ExportError(ValueError):
+class ExportError(InputError):
     """An export that cannot be made as asked (unknown format or collection)."""
 
 

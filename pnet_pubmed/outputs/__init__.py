@@ -1,0 +1,1 @@
+"""What pnet-pubmed writes for people and other tools: export formats."""
