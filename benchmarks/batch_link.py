@@ -3,7 +3,8 @@
 Usage: python benchmarks/batch_link.py [--rate-limit 3] [--limit N] [--missing 300]
            [--damaged 0.1] [--seed 0]
 
-The list is written by tests/reflist.py from every citable record of glutton-dev's
+The list is written (numbered, one reference a line, by tests/reflist.py's Vancouver writer
+with its real-world variations) from every citable record of glutton-dev's
 records.xml and the real NCBI records (about 9,600; `--limit` for fewer), with one field damaged in
 `--damaged` of the references (year one off, a page or volume typo, the volume left out, the
 first author misspelt), and `--missing` records withheld from the stand-in, so that their
@@ -33,9 +34,10 @@ from pnet_pubmed.pubmed import parse_articles  # noqa: E402
 from pnet_pubmed.store import Store  # noqa: E402
 from tests.eutils_standin import StandinServer  # noqa: E402
 from tests.eutils_standin.corpus import NCBI_EFETCH  # noqa: E402
-from tests.reflist import citable, reference_list  # noqa: E402
+from tests.reflist import citable, vancouver  # noqa: E402
 
 GLUTTON = ROOT.parent / "shared" / "corpus" / "glutton-dev" / "records.xml"
+WRONG: list | None = None  # set to a list to collect the wrong links
 
 
 def damage(article, rng: random.Random):
@@ -87,6 +89,8 @@ def run(settings: Settings, source: Path, truth: list[str], withheld: set[str]) 
         expected = None if pmid in withheld else pmid
         if row["status"] == "matched":
             outcome["right" if row["pmid"] == expected else "wrong"] += 1
+            if row["pmid"] != expected and WRONG is not None:
+                WRONG.append((row["key"], row["pmid"], expected, row["raw"], row["notes"]))
         else:
             outcome["not_found" if expected is None else f"missed_{row['status']}"] += 1
     d = summary.as_dict()
@@ -105,16 +109,20 @@ def main() -> None:
 
     rng = random.Random(args.seed)
     articles = parse_articles(GLUTTON.read_bytes())
-    for f in sorted(NCBI_EFETCH.glob("*.xml")):
-        articles += parse_articles(f.read_bytes())
+    real = [a for f in sorted(NCBI_EFETCH.glob("*.xml")) for a in parse_articles(f.read_bytes())]
+    served_elsewhere = {a.pmid for a in real}  # only glutton-dev's records can be withheld
+    articles += real
     seen: set[str] = set()
     articles = [a for a in articles if citable(a) and not (a.pmid in seen or seen.add(a.pmid))]
     rng.shuffle(articles)
     if args.limit:
         articles = articles[: args.limit]
-    withheld = {a.pmid for a in rng.sample(articles, min(args.missing, len(articles)))}
+    can_withhold = [a for a in articles if a.pmid not in served_elsewhere]
+    withheld = {a.pmid for a in rng.sample(can_withhold, min(args.missing, len(can_withhold)))}
     cited = [damage(a, rng) if rng.random() < args.damaged else a for a in articles]
-    text, truth = reference_list(cited, args.seed, "vancouver")
+    # A numbered Vancouver list, one reference a line, as such lists are usually written.
+    truth = [a.pmid for a in cited]
+    text = "".join(f"{i}. {vancouver(a, rng)}\n" for i, a in enumerate(cited, 1))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         corpus = [withheld_corpus(GLUTTON, withheld, tmp / "corpus.xml"),

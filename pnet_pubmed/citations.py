@@ -637,12 +637,12 @@ _AUTHOR_START = re.compile(
 # on ("et al." and APA's ". . ." come before the year, never last), "pp." or "Article" before
 # the pages.
 _HANGING = re.compile(r"(?:[,;:(&\-\u2010-\u2014]|(?:\.\s*){3}|\u2026|\bet\s+al\.?"
-                      r"|\b(?:pp?|vol|no)\.|\barticle(?:\s+(?:no\.?|number))?)\s*$", re.I)
+                      r"|(?<![\w-])(?:pp?|vol|no)\.|\barticle(?:\s+(?:no\.?|number))?)\s*$", re.I)
 # A URL or DOI cut by a line break: "https://doi.org/10.3389/fendo.2014" + ".00007"
 _BROKEN_LINK = re.compile(
     r"(?:(?:https?://|\bdoi\b|\b10\.\d{4,9}/)\S*|\bdoi\s*[:=]?\s*10\.\d*)$", re.I)
 _LINK_REST = re.compile(r"^(?!\(?(?:accessed|cited|available|retrieved)\b)"
-                        r"[\w./()%:;<>-]*[\d./()%][\w./()%:;<>-]*(?:\s|$)", re.I)
+                        r"[\w./()%:;<>-]*[\d/()%][\w./()%:;<>-]*(?:\s|$)", re.I)
 _LINK_LINE = re.compile(r"^(?:doi\s*:|https?://(?:dx\.)?doi\.org/|pmid\s*:|pmcid\s*:"
                         r"|available\s+(?:at|from)\b|retrieved\s+from\b|\(?accessed\b"
                         r"|\[?epub\b|\[cited\b)", re.I)

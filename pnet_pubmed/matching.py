@@ -669,11 +669,7 @@ class Matcher:
         self.progress("fetched", len(missing))
 
     def search(self, citations: Sequence[Citation]) -> set[str]:
-        queries = [q for q in (fallback_query(c) for c in citations) if q]
-        ids: set[str] = set()
-        size = self.client.settings.esearch_batch
-        for start in range(0, len(queries), size):
-            ids.update(self._search_group(queries[start : start + size]))
+        ids = self._search_terms([q for q in (fallback_query(c) for c in citations) if q])
         self.progress("searched", len(citations))
         return ids
 
@@ -724,9 +720,7 @@ class Matcher:
                 if pmid and tag in tagged and pmid not in found.get(tagged[tag].key, []):
                     found.setdefault(tagged[tag].key, []).append(pmid)
             self.progress("ecitmatch", len(lines))
-        # A printed DOI is searched for even when ECitMatch placed the reference: the record
-        # it names must be checked against the text (see _check_printed_ids).
-        fallback = [c for c in todo if c.key not in found or c.doi]
+        fallback = [c for c in todo if c.key not in found]
         candidates = self.search(fallback) if fallback else set()
         printed = {c.pmid for c in todo if c.pmid}
         self.fetch({p for ps in found.values() for p in ps} | candidates | set(given.values())
@@ -766,10 +760,28 @@ class Matcher:
                     # ECitMatch named a record that could not be read: undecided, not absent.
                     m = Match(c.key, "pending", method="ecitmatch", reason=unread)
                 run.matches[c.key] = m
+        # A printed DOI that the linked record does not carry names another record, or none:
+        # find it (one ESearch for all of them) and check it against the text.
+        unchecked = [c for c in todo if c.doi and not self._doi_seen(c.doi, run)]
+        if unchecked:
+            terms = [f"{_quoted(c.doi)}[doi]" for c in unchecked]
+            self.fetch(self._search_terms(terms), run)
         for c in todo:
             if (c.pmid or c.doi) and run.matches[c.key].status != "pending":
                 run.matches[c.key] = _check_printed_ids(c, run.matches[c.key], run)
         return run
+
+    @staticmethod
+    def _doi_seen(doi: str, run: MatchRun) -> bool:
+        doi = doi.lower()
+        return any(a.doi and a.doi.lower() == doi for a in run.articles.values())
+
+    def _search_terms(self, terms: list[str]) -> set[str]:
+        ids: set[str] = set()
+        size = self.client.settings.esearch_batch
+        for start in range(0, len(terms), size):
+            ids.update(self._search_group(terms[start : start + size]))
+        return ids
 
     @staticmethod
     def _pool(citation: Citation, pmids: set[str], run: MatchRun) -> list[Article]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import citations as reading
 from . import errors
-from .citations import read_references, references_from_bytes
+from .citations import references_from_bytes
 from .config import Settings
 from .entrez import EntrezClient, EntrezError, NotCachedError, RequestStats
 from .matching import Matcher
@@ -88,6 +88,19 @@ def _read_stdin() -> bytes:
     return data.encode("utf-8") if isinstance(data, str) else data
 
 
+def _parsed(data: bytes, name: str, settings: Settings) -> list[Citation]:
+    """The list's Citations: from the parse cache when these bytes were read before by this
+    parser (a rerun), else parsed and kept there."""
+    from .references import cache
+
+    cached = cache.load(settings.cache_dir, data)
+    if cached is not None:
+        return cached
+    citations = references_from_bytes(data, name)
+    cache.save(settings.cache_dir, data, citations)
+    return citations
+
+
 def _batches(items: list[Citation], size: int):
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -116,12 +129,12 @@ def link(
         collection = collection or TEXTS_COLLECTION
     elif str(source) == STDIN:
         # The list piped in: capped and decoded like a file's bytes.
-        citations = unique_keys(references_from_bytes(_read_stdin(), "standard input"))
+        citations = unique_keys(_parsed(_read_stdin(), "standard input", settings))
         path = Path(STDIN_SOURCE)
         collection = collection or STDIN_COLLECTION
     else:
         path = Path(source) if source else bundled_list()
-        citations = unique_keys(read_references(path))
+        citations = unique_keys(_parsed(reading.read_input(path), str(path), settings))
         collection = collection or collection_name_for(path)
     started = time.perf_counter()
 

@@ -537,7 +537,8 @@ class Store:
         a UI seen with a new name takes that name for every article.
 
         fetched_at says when NCBI gave each copy (default: now). A copy older than the stored
-        one is skipped, so an answer cached before a `refresh` never brings an old version back.
+        one is skipped, so an answer cached before a `refresh` never brings an old version back,
+        and so is the stored copy itself (the same fetched_at: a rerun served from the cache).
         """
         unique = {a.pmid: a for a in articles}  # the same record twice: the later one wins
         if not unique:
@@ -548,7 +549,8 @@ class Store:
             when = {p: given.get(p, now) for p in unique}
             stored = self._fetched_at(conn, sorted(given))
             # Sorted, so concurrent writers lock rows in the same order and cannot deadlock.
-            batch = [unique[p] for p in sorted(unique) if p not in stored or stored[p] <= when[p]]
+            # The same copy again (a rerun served from the cache) is not rewritten either.
+            batch = [unique[p] for p in sorted(unique) if p not in stored or stored[p] < when[p]]
             if not batch:
                 return 0
             rows = article_rows(batch, when)
