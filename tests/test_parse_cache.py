@@ -1,0 +1,75 @@
+"""The parse cache: a rerun of the same list reads no reference again, sends no request, and a
+cache file that someone changed is never trusted."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from pnet_pubmed import citations
+from pnet_pubmed.config import Settings
+from pnet_pubmed.pipeline import bundled_list, link
+from pnet_pubmed.references import cache
+from pnet_pubmed.store import Store
+
+
+def _count_parses(monkeypatch) -> list[int]:
+    calls = [0]
+    real = citations.parse_reference
+
+    def counting(*args, **kwargs):
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(citations, "parse_reference", counting)
+    return calls
+
+
+def test_a_rerun_reads_nothing_again_and_asks_nothing(eutils, monkeypatch):
+    settings = Settings.from_env()
+    first = link(None, None, settings)
+    rows = Store(settings.db_url).references(first.collection)
+    calls = _count_parses(monkeypatch)
+    second = link(None, None, settings)
+    assert calls[0] == 0  # the list came from the parse cache
+    assert second.stats.sent == 0  # and every answer from the HTTP cache
+    assert Store(settings.db_url).references(first.collection) == rows
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda items: [{**items[0], "year": "2011; DROP TABLE refs"}] + items[1:],
+    lambda items: [{**items[0], "authors": [["x"]]}] + items[1:],
+    lambda items: [{**items[0], "kind": "evil"}] + items[1:],
+    lambda items: {"not": "a list"},
+    lambda items: [],
+], ids=["year", "authors", "kind", "object", "empty"])
+def test_a_tampered_cache_file_is_ignored(tmp_path, tamper):
+    data = bundled_list().read_bytes()
+    parsed = citations.references_from_bytes(data, "list")
+    cache.save(tmp_path, data, parsed)
+    assert cache.load(tmp_path, data) == parsed
+    (path,) = (tmp_path / cache.FOLDER).glob("*.json.gz")
+    items = json.loads(gzip.decompress(path.read_bytes()))
+    path.write_bytes(gzip.compress(json.dumps(tamper(items)).encode()))
+    assert cache.load(tmp_path, data) is None
+
+
+def test_garbage_and_oversized_cache_files_are_ignored(tmp_path, monkeypatch):
+    data = b"1. Yao JC. Title of a reference here. N Engl J Med. 2011;364:514-23.\n"
+    cache.save(tmp_path, data, citations.references_from_bytes(data, "list"))
+    (path,) = (tmp_path / cache.FOLDER).glob("*.json.gz")
+    path.write_bytes(b"\x1f\x8b not gzip")
+    assert cache.load(tmp_path, data) is None
+    cache.save(tmp_path, data, citations.references_from_bytes(data, "list"))
+    monkeypatch.setattr(cache, "MAX_FILE_BYTES", 10)
+    assert cache.load(tmp_path, data) is None
+
+
+def test_another_list_or_parser_is_another_key(tmp_path, monkeypatch):
+    data = bundled_list().read_bytes()
+    cache.save(tmp_path, data, citations.references_from_bytes(data, "list"))
+    assert cache.load(tmp_path, data + b"\n") is None
+    monkeypatch.setattr(cache, "parser_version", lambda: "another parser")
+    assert cache.load(tmp_path, data) is None
