@@ -892,24 +892,79 @@ def _join_lines(entry: str) -> str:
     return out
 
 
-def parse_reference_list(text: str) -> list[Citation]:
-    """A pasted reference list → one Citation per entry, unreadable ones as kind='unparsed'."""
+Progress = Callable[[str, int], None]
+# Lists longer than this are read by worker processes, one per core.
+PARALLEL_FROM = 5000
+_CHUNK = 500
+
+
+def parse_reference_list(text: str, progress: Progress | None = None) -> list[Citation]:
+    """A pasted reference list → one Citation per entry, unreadable ones as kind='unparsed'.
+
+    progress("read_start", entries) once the list is split, then progress("read", n) as
+    entries are read.
+    """
     ids = _PMID_SEPARATORS.split(text.strip())
     if len(ids) > 1 and all(_PMID_LINE.match(i) for i in ids) and any(
             len(_PMID_SEPARATORS.split(line.strip())) > 1 for line in text.splitlines()):
         # "11334727, 21306238 15888888": PMIDs on one line (or a few), by commas or spaces
         return [Citation(key=str(n), raw=i, position=n, kind="pmid", pmid=i)
                 for n, i in enumerate(ids, start=1)]
-    citations = []
-    for position, (entry, number, body) in enumerate(_entries(text), start=1):
-        key = number if number is not None else str(position)
+    report = progress or (lambda stage, n: None)
+    entries = [(entry, number if number is not None else str(position), body, position)
+               for position, (entry, number, body) in enumerate(_entries(text), start=1)]
+    report("read_start", len(entries))
+    chunks = [entries[i: i + _CHUNK] for i in range(0, len(entries), _CHUNK)]
+    if len(entries) >= PARALLEL_FROM:
+        parallel = _read_in_workers(chunks, report)
+        if parallel is not None:
+            return parallel
+    out: list[Citation] = []
+    for chunk in chunks:
+        out.extend(_read_entries(chunk))
+        report("read", len(chunk))
+    return out
+
+
+def _read_in_workers(chunks: list, report: Progress) -> list[Citation] | None:
+    """The chunks read by forked worker processes, one per core; None when that cannot be
+    done safely (no fork on this platform, other threads running as in a notebook: forking a
+    threaded process can deadlock) or fails: the caller then reads them itself."""
+    import multiprocessing
+    import threading
+
+    workers = min(os.cpu_count() or 1, 8)
+    if (workers < 2 or threading.active_count() > 1
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return None
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    # The model and the journal index, loaded once here, are shared with every worker.
+    from .references.labeller import default_labeller
+
+    default_labeller().label("Warm A. Up. J Test. 2000;1:1-2.")
+    out: list[Citation] = []
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for chunk, citations in zip(chunks, pool.map(_read_entries, chunks), strict=True):
+                out.extend(citations)
+                report("read", len(chunk))
+    except (BrokenProcessPool, OSError):
+        return None
+    return out
+
+
+def _read_entries(chunk: list[tuple[str, str, str, int]]) -> list[Citation]:
+    out = []
+    for entry, key, body, position in chunk:
         joined = _join_lines(body)
         citation = with_labelled_reading(parse_reference(joined, key, position), joined)
         # raw keeps the entry exactly as given, line breaks included
-        citations.append(replace(citation, raw=entry,
-                                 alternatives=tuple(replace(a, raw=entry)
-                                                    for a in citation.alternatives)))
-    return citations
+        out.append(replace(citation, raw=entry,
+                           alternatives=tuple(replace(a, raw=entry)
+                                              for a in citation.alternatives)))
+    return out
 
 
 def citations_from_texts(texts) -> list[Citation]:
@@ -1454,9 +1509,13 @@ _PARSERS: dict[str, Callable[[str], list[Citation]]] = {
 }
 
 
-def parse_references(text: str, fmt: str | None = None) -> list[Citation]:
+def parse_references(text: str, fmt: str | None = None,
+                     progress: Progress | None = None) -> list[Citation]:
     """A whole reference file's text → Citations; the format is detected when not given."""
-    return _PARSERS[fmt or detect_format(text)](text)
+    fmt = fmt or detect_format(text)
+    if fmt == "text":
+        return parse_reference_list(text, progress)
+    return _PARSERS[fmt](text)
 
 
 _BINARY_MAGIC = (
@@ -1543,7 +1602,8 @@ def read_references(path: str | Path) -> list[Citation]:
     return references_from_bytes(read_input(path), str(path))
 
 
-def references_from_bytes(data: bytes, name: str) -> list[Citation]:
+def references_from_bytes(data: bytes, name: str,
+                          progress: Progress | None = None) -> list[Citation]:
     """Decode, detect the format and parse; `name` (a path, "<stdin>") names it in errors."""
     path = Path(name)
     if len(data) > MAX_INPUT_BYTES:
@@ -1555,7 +1615,7 @@ def references_from_bytes(data: bytes, name: str) -> list[Citation]:
     fmt = "text"
     try:
         fmt = detect_format(text)
-        citations = parse_references(text, fmt)
+        citations = parse_references(text, fmt, progress)
     except RecursionError:
         raise CitationInputError(f"{name}: nested too deeply to be read as {fmt}") from None
     except ValueError as exc:  # a JSON file that json.loads refuses after all

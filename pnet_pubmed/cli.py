@@ -114,8 +114,13 @@ def link(settings: Settings, file, collection, offline, batch_size, as_json):
         with click.progressbar(length=1, label="Linking", file=sys.stderr,
                                show_pos=True) as bar:
             def progress(stage: str, n: int) -> None:
-                if stage == "start":  # the pipeline knows the number of references first
-                    bar.length = n
+                if stage in ("start", "read_start"):  # a phase and its number of references
+                    bar.length, bar.pos = max(n, 1), 0
+                    bar.label = "Reading the list" if stage == "read_start" else "Linking"
+                    bar.render_progress()
+                    return
+                if stage == "read":
+                    bar.update(n)
                     return
                 bar.label = f"Linking ({labels.get(stage, stage)})"
                 if stage == "batch":

@@ -88,7 +88,8 @@ def _read_stdin() -> bytes:
     return data.encode("utf-8") if isinstance(data, str) else data
 
 
-def _parsed(data: bytes, name: str, settings: Settings) -> list[Citation]:
+def _parsed(data: bytes, name: str, settings: Settings,
+            progress: Callable[[str, int], None] | None = None) -> list[Citation]:
     """The list's Citations: from the parse cache when these bytes were read before by this
     parser (a rerun), else parsed and kept there."""
     from .references import cache
@@ -96,7 +97,7 @@ def _parsed(data: bytes, name: str, settings: Settings) -> list[Citation]:
     cached = cache.load(settings.cache_dir, data)
     if cached is not None:
         return cached
-    citations = references_from_bytes(data, name)
+    citations = references_from_bytes(data, name, progress)
     cache.save(settings.cache_dir, data, citations)
     return citations
 
@@ -129,12 +130,13 @@ def link(
         collection = collection or TEXTS_COLLECTION
     elif str(source) == STDIN:
         # The list piped in: capped and decoded like a file's bytes.
-        citations = unique_keys(_parsed(_read_stdin(), "standard input", settings))
+        citations = unique_keys(_parsed(_read_stdin(), "standard input", settings, progress))
         path = Path(STDIN_SOURCE)
         collection = collection or STDIN_COLLECTION
     else:
         path = Path(source) if source else bundled_list()
-        citations = unique_keys(_parsed(reading.read_input(path), str(path), settings))
+        citations = unique_keys(_parsed(reading.read_input(path), str(path), settings,
+                                        progress))
         collection = collection or collection_name_for(path)
     started = time.perf_counter()
 

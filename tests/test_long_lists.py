@@ -63,3 +63,29 @@ def test_an_entry_is_never_longer_than_the_cap():
     endless = "\n".join(f"word{n} and more words that never end a reference," for n in range(400))
     cits = parse_reference_list(endless)
     assert max(c.raw.count("\n") + 1 for c in cits) <= citations.MAX_ENTRY_LINES
+
+
+def test_reading_reports_progress():
+    seen = []
+    cits = parse_reference_list(_numbered(1200), lambda stage, n: seen.append((stage, n)))
+    assert seen[0] == ("read_start", 1200)
+    assert sum(n for stage, n in seen if stage == "read") == 1200 == len(cits)
+
+
+def test_worker_processes_read_a_long_list_as_one_process_does(monkeypatch):
+    text = _numbered(1300)
+    alone = parse_reference_list(text)
+    monkeypatch.setattr(citations, "PARALLEL_FROM", 1000)
+    used = []
+    real = citations._read_in_workers
+
+    def spy(chunks, report):
+        result = real(chunks, report)
+        used.append(result is not None)
+        return result
+
+    monkeypatch.setattr(citations, "_read_in_workers", spy)
+    together = parse_reference_list(text)
+    assert used  # the parallel path was taken (it may decline: then both are one process)
+    assert [(c.key, c.title, c.year, c.authors, c.alternatives) for c in together] == [
+        (c.key, c.title, c.year, c.authors, c.alternatives) for c in alone]
