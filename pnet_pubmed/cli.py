@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import sys
@@ -10,49 +9,20 @@ import sys
 import click
 
 from . import __version__
+from .cli_common import (  # noqa: F401 (used by the command modules too)
+    InternalError,
+    _csv,
+    _emit,
+    _errors_as_one_line,
+    _known_collection,
+    _store,
+    _table,
+)
 from .config import Settings
 from .errors import InputError
 
 REF_COLUMNS = ("collection", "key", "status", "pmid", "flags", "method", "score", "candidates",
                "reason", "notes", "raw")
-
-
-class InternalError(click.ClickException):
-    """Not a failure pnet-pubmed knows of: a bug. One line, and how to see the traceback."""
-
-    exit_code = 70  # EX_SOFTWARE
-
-
-def _errors_as_one_line(func):
-    """pnet-pubmed's own failures (PnetPubmedError) print one line and exit 1; anything else is
-    a bug and says so in one line (the traceback with -vv); Ctrl-C says how to resume."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from .errors import PnetPubmedError
-
-        try:
-            return func(*args, **kwargs)
-        except PnetPubmedError as exc:
-            message = str(exc).splitlines()[0] if str(exc) else repr(exc)
-            raise click.ClickException(message) from None
-        except KeyboardInterrupt:
-            click.echo("Interrupted: what was done is stored; run the same command to resume.",
-                       err=True)
-            sys.exit(130)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort,
-                SystemExit):
-            raise
-        except Exception as exc:  # noqa: BLE001 (a bug: one line here, the traceback with -vv)
-            import logging
-
-            logging.getLogger("pnet_pubmed").debug("internal error", exc_info=True)
-            first = (str(exc).splitlines() or [""])[0][:200]
-            raise InternalError(f"internal error ({type(exc).__name__}: {first}); this is a bug "
-                                "in pnet-pubmed: run with -vv to see the traceback, and please "
-                                "report it") from None
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,12 +51,6 @@ def main(ctx, db_url, cache_dir, eutils_url, email, api_key, verbose):
                                     email=email, api_key=api_key)
     except InputError as e:  # a malformed environment variable
         raise click.UsageError(str(e)) from None
-
-
-def _store(settings: Settings):
-    from .store import Store
-
-    return Store(settings.db_url)
 
 
 @main.command()
@@ -209,14 +173,6 @@ def _flags_text(flags: list[dict]) -> str:
                      for f in flags)
 
 
-def _known_collection(store, name: str) -> None:
-    """A one-line error for a collection name that is not in the database."""
-    names = [c["name"] for c in store.collections()]
-    if name not in names:
-        known = ", ".join(names) or "none yet"
-        raise click.ClickException(f"no collection named {name!r} (collections: {known})")
-
-
 @main.command()
 @click.argument("pmid")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
@@ -288,54 +244,6 @@ def db_upgrade(settings: Settings):
 
 
 # -- output helpers ----------------------------------------------------------------------------
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
-
-
-def _table(rows: list[dict], columns, widths: dict | None = None) -> str:
-    widths = widths or {}
-    cells = [[_cell(r.get(c)).replace("\n", " ") for c in columns] for r in rows]
-    sizes = []
-    for i, c in enumerate(columns):
-        longest = max([len(c)] + [len(row[i]) for row in cells])
-        sizes.append(min(longest, widths.get(c, 40)))
-
-    def clip(text: str, n: int) -> str:
-        return text if len(text) <= n else text[: max(1, n - 1)] + "…"
-
-    out = ["  ".join(c.ljust(sizes[i]) for i, c in enumerate(columns)).rstrip(),
-           "  ".join("-" * s for s in sizes)]
-    for row in cells:
-        out.append("  ".join(clip(v, sizes[i]).ljust(sizes[i]) for i, v in enumerate(row)).rstrip())
-    return "\n".join(out)
-
-
-def _emit(rows: list[dict], fmt: str, columns, table, empty: str) -> None:
-    """Rows as JSON, CSV or a table (`table(rows)`); an empty result says so on stderr."""
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-    elif fmt == "csv":
-        click.echo(_csv(rows, columns), nl=False)
-    elif not rows:
-        click.echo(empty, err=True)
-    else:
-        click.echo(table(rows))
-
-
-def _csv(rows: list[dict], columns) -> str:
-    """CSV through the one CSV writer (formula cells neutralised); lists joined by commas."""
-    from .csvout import write
-
-    def value(v):
-        return ",".join(str(x) for x in v) if isinstance(v, list | tuple) else v
-
-    return write(columns, ([value(r.get(c)) for c in columns] for r in rows), float_format=".2f")
 
 
 # The command modules import the helpers above, so they are attached last.

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .cli import _emit, _errors_as_one_line, _known_collection, _store, _table
+from .cli_common import _emit, _errors_as_one_line, _known_collection, _store, _table
 from .config import Settings
 
 COLLECTION_COLUMNS = ("collection", "references", "matched", "ambiguous", "not_found",

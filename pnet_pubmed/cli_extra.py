@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .cli import _errors_as_one_line, _store, _table
+from .cli_common import _errors_as_one_line, _store, _table
 from .config import Settings
 
 SQL_FORMATS = ("table", "json", "csv")
@@ -87,7 +87,7 @@ def sql(settings: Settings, statement, fmt, limit, timeout):
 def report(settings: Settings, collection, out):
     """Write a self-contained HTML page about a collection: match outcomes, publication years,
     top MeSH descriptors, journals, and the references that did not link."""
-    from .report import write_report
+    from .outputs.report import write_report
 
     try:
         path = write_report(_store(settings), out, collection)

@@ -7,7 +7,7 @@ import textwrap
 
 import click
 
-from .cli import _emit, _errors_as_one_line, _store, _table
+from .cli_common import _emit, _errors_as_one_line, _store, _table
 from .config import Settings
 
 SEARCH_COLUMNS = ("pmid", "year", "journal", "score", "cited_by", "title")

@@ -8,9 +8,9 @@ from html.parser import HTMLParser
 import pytest
 from click.testing import CliRunner
 
-from pnet_pubmed import report as rp
 from pnet_pubmed.cli_extra import report
 from pnet_pubmed.config import Settings
+from pnet_pubmed.outputs import report as rp
 from pnet_pubmed.store import Store
 from pnet_pubmed.values import Citation, Match
 from tests.linked_db import BACKENDS, COLLECTION, database_url, link_bundled
@@ -218,3 +218,12 @@ def test_unwritable_output_is_one_line(store, tmp_path):
     )
     assert result.exit_code == 1
     assert "\n" not in result.output.strip() and "cannot write" in result.output
+
+
+def test_without_matplotlib_the_report_says_how_to_install_it(store, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    with pytest.raises(rp.ReportError, match=r"pip install 'pnet-pubmed\[report\]'"):
+        rp.write_report(store, tmp_path / "r.html")
+    assert not (tmp_path / "r.html").exists()

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from . import __version__
-from .store import Store, StoreError
+from .. import __version__
+from ..errors import InputError
+from ..store import Store, StoreError
 
 STATUSES = ("matched", "ambiguous", "not_found", "pending")
 STATUS_LABELS = {
@@ -348,21 +349,51 @@ th { background: #f5f5f5; } td.key { white-space: nowrap; }
 """
 
 
-def _e(value) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+class ReportError(InputError):
+    """The report cannot be written (its optional dependency is missing)."""
 
 
-def _figure(name: str, title: str, svg: str | None, caption: str, empty: str) -> str:
-    body = svg if svg is not None else f'<p class="empty">{_e(empty)}</p>'
-    return (
-        f'<section id="{name}-section"><h2>{_e(title)}</h2>'
-        f'<figure id="{name}">{body}'
-        f'<figcaption id="{name}-caption">{_e(caption)}</figcaption></figure></section>'
-    )
+@dataclass(frozen=True)
+class _Figure:
+    name: str
+    title: str
+    svg: object  # Markup: SVG drawn here, not text from the database
+    caption: str
+    empty: str
+
+
+def _escaped(value):
+    """Every value the template prints, escaped as html.escape does (None prints nothing);
+    Markup, the SVG this module draws, goes out as it is."""
+    from markupsafe import Markup
+
+    if isinstance(value, Markup):
+        return value
+    return Markup(html.escape("" if value is None else str(value), quote=True))
+
+
+def _environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    # Autoescaping: every value from the database (titles, reasons, reference texts, keys)
+    # is escaped; only the SVG this module draws is marked safe.
+    return Environment(loader=PackageLoader("pnet_pubmed.outputs", "templates"),
+                       autoescape=select_autoescape(["html", "j2"], default=True),
+                       finalize=_escaped, undefined=StrictUndefined,
+                       keep_trailing_newline=True)
 
 
 def render(data: ReportData, generated: datetime | None = None) -> str:
     """The HTML page for the data: inline CSS and SVG, no script, nothing fetched."""
+    try:
+        import matplotlib  # noqa: F401  (the charts)
+    except ImportError:
+        raise ReportError("the report needs matplotlib: pip install 'pnet-pubmed[report]'") \
+            from None
+    from markupsafe import Markup
+
+    from ..flags import Flag
+
     generated = generated or datetime.now(UTC)
     counts = data.counts
     total = len(data.references)
@@ -388,135 +419,55 @@ def render(data: ReportData, generated: datetime | None = None) -> str:
     retracted = {(f["collection"], f["key"]) for f in data.flagged("retracted")}
     if retracted:
         cards.append((len(retracted), "cite retracted articles"))
-    parts = [
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(data.title)} — pnet-pubmed report</title>",
-        f"<style>{CSS}</style></head><body>",
-        f"<h1>{_e(data.title)}</h1>",
-        f'<p class="meta">Collections: {_e(", ".join(data.collections) or "none")} · '
-        f"database {_e(data.database)} · generated {_e(generated.strftime('%Y-%m-%d %H:%M UTC'))}"
-        f" by pnet-pubmed {_e(__version__)}</p>",
-    ]
-    # What a reader of the review must know first: it cites retracted work.
-    parts.append(_flags_table(data, ("retracted",), "retracted", "Cited retracted articles"))
-    parts += [
-        '<div class="cards" id="summary">',
-        *(f'<div class="card"><b>{_e(v)}</b><span>{_e(label)}</span></div>' for v, label in cards),
-        "</div>",
-    ]
 
-    parts.append(
-        _figure(
-            "fig-outcomes",
-            "Match outcomes",
-            outcomes_chart(counts) if total else None,
-            "References of the list by the outcome of matching them against PubMed.",
-            "No references in this collection.",
-        )
-    )
+    def svg(drawn: str | None):
+        return Markup(drawn) if drawn is not None else None
+
     year_note = f" {no_year} references give no year and are not shown." if no_year else ""
-    parts.append(
-        _figure(
-            "fig-years",
-            "Publication years",
-            years_chart(linked_years, other_years) if years else None,
-            "References per publication year: the PubMed record's year for linked references, "
-            "the year as cited for the others." + year_note,
-            "No reference gives a year.",
-        )
-    )
-    tags = (
-        f" Check tags such as Humans, Female and Aged ({data.check_tags_left_out} "
-        "found) are left out."
-        if data.check_tags_left_out
-        else ""
-    )
-    parts.append(
-        _figure(
-            "fig-mesh",
-            f"Top MeSH descriptors (up to {TOP_MESH})",
-            mesh_chart(data.mesh) if data.mesh else None,
-            f"Linked articles indexed with each descriptor, split by whether it is a major topic "
-            f"of the article; {data.mesh_articles} of {len(data.linked_pmids)} linked articles "
-            f"have MeSH headings.{tags}",
-            "No linked article has MeSH headings (yet: new records are indexed after a while).",
-        )
-    )
+    tags = (f" Check tags such as Humans, Female and Aged ({data.check_tags_left_out} "
+            "found) are left out." if data.check_tags_left_out else "")
     shown = min(len(journals), TOP_JOURNALS)
-    parts.append(
-        _figure(
-            "fig-journals",
-            f"Journals (top {TOP_JOURNALS})",
-            journals_chart(journals) if journals else None,
-            f"Distinct linked articles per journal (ISO abbreviation); {shown} of "
-            f"{len(journals)} journals shown.",
-            "No linked articles.",
-        )
-    )
-    parts.append(_flags_table(data, ("expression_of_concern", "erratum", "updated"), "notices",
-                              "Expressions of concern, errata and updates"))
-    parts.append(_unlinked_table(data))
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
+    figures = [
+        _Figure("fig-outcomes", "Match outcomes", svg(outcomes_chart(counts) if total else None),
+                "References of the list by the outcome of matching them against PubMed.",
+                "No references in this collection."),
+        _Figure("fig-years", "Publication years",
+                svg(years_chart(linked_years, other_years) if years else None),
+                "References per publication year: the PubMed record's year for linked "
+                "references, the year as cited for the others." + year_note,
+                "No reference gives a year."),
+        _Figure("fig-mesh", f"Top MeSH descriptors (up to {TOP_MESH})",
+                svg(mesh_chart(data.mesh) if data.mesh else None),
+                f"Linked articles indexed with each descriptor, split by whether it is a major "
+                f"topic of the article; {data.mesh_articles} of {len(data.linked_pmids)} linked "
+                f"articles have MeSH headings.{tags}",
+                "No linked article has MeSH headings (yet: new records are indexed after a "
+                "while)."),
+        _Figure("fig-journals", f"Journals (top {TOP_JOURNALS})",
+                svg(journals_chart(journals) if journals else None),
+                f"Distinct linked articles per journal (ISO abbreviation); {shown} of "
+                f"{len(journals)} journals shown.", "No linked articles."),
+    ]
 
+    def flag_rows(*names: str) -> list[dict]:
+        return [{**r, "ref": (r["collection"], r["key"]),
+                 "notice": Flag(r["flag"], r["notice_pmid"], r["source"]).describe()}
+                for r in data.flagged(*names)]
 
-def _flags_table(data: ReportData, names: tuple[str, ...], ident: str, title: str) -> str:
-    """A section listing the linked references whose records carry these flags; '' if none."""
-    from .flags import Flag
-
-    rows = data.flagged(*names)
-    if not rows:
-        return ""
-    several = len(data.collections) > 1
-    refs = {(r["collection"], r["key"]) for r in rows}
-    head = (["collection"] if several else []) + ["key", "PMID", "title", "notice"]
-    out = [f'<section id="{ident}"><h2>{_e(title)} ({len(refs)})</h2>',
-           f'<table id="{ident}-table"><thead><tr>'
-           + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"]
-    for r in rows:
-        notice = Flag(r["flag"], r["notice_pmid"], r["source"]).describe()
-        cells = [f"<td>{_e(r['collection'])}</td>"] if several else []
-        cells += [f'<td class="key">{_e(r["key"])}</td>', f"<td>{_e(r['pmid'])}</td>",
-                  f"<td>{_e(r['title'])}</td>", f"<td>{_e(notice)}</td>"]
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table></section>")
-    return "\n".join(out)
-
-
-def _unlinked_table(data: ReportData) -> str:
-    rows = data.unlinked
-    out = [f'<section id="unlinked"><h2>References that did not link ({len(rows)})</h2>']
-    if not rows:
-        out.append('<p class="empty">Every reference is linked to a PubMed record.</p>')
-        return "\n".join(out + ["</section>"])
-    several = len(data.collections) > 1
-    head = ["collection"] if several else []
-    head += ["key", "status", "reason", "reference as given"]
-    out.append(
-        '<table id="unlinked-table"><thead><tr>'
-        + "".join(f"<th>{_e(h)}</th>" for h in head)
-        + "</tr></thead><tbody>"
-    )
-    for r in rows:
+    unlinked = []
+    for r in data.unlinked:
         reason = r["reason"] or ""
         if r["candidates"]:
-            reason = (
-                (reason + "; " if reason else "")
-                + "candidates: PMID "
-                + ", ".join(str(c) for c in r["candidates"])
-            )
-        cells = [f"<td>{_e(r['collection'])}</td>"] if several else []
-        cells += [
-            f'<td class="key">{_e(r["key"])}</td>',
-            f'<td class="status status-{_e(r["status"])}">'
-            f"{_e(STATUS_LABELS.get(r['status'], r['status']))}</td>",
-            f"<td>{_e(reason)}</td>",
-            f"<td>{_e(r['raw'])}</td>",
-        ]
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table></section>")
-    return "\n".join(out)
+            reason = ((reason + "; " if reason else "") + "candidates: PMID "
+                      + ", ".join(str(c) for c in r["candidates"]))
+        unlinked.append({**r, "reason": reason,
+                         "label": STATUS_LABELS.get(r["status"], r["status"])})
+    page = _environment().get_template("report.html.j2").render(
+        data=data, css=CSS, version=__version__,
+        generated=generated.strftime("%Y-%m-%d %H:%M UTC"), cards=cards, figures=figures,
+        several=len(data.collections) > 1, retracted=flag_rows("retracted"),
+        notices=flag_rows("expression_of_concern", "erratum", "updated"), unlinked=unlinked)
+    return page
 
 
 def write_report(store: Store, out: str | Path, collection: str | None = None) -> Path:
