@@ -34,6 +34,14 @@ def _errors_as_one_line(func):
             click.echo("Interrupted: what was done is stored; run the same command to resume.",
                        err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            # `pnet-pubmed refs --format jsonl | head`: the reader has all it wants. Python's
+            # advice: point stdout at devnull so the interpreter's final flush stays quiet.
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort,
                 SystemExit):
             raise

@@ -82,3 +82,24 @@ def test_email_is_required_for_the_real_ncbi(tmp_path, monkeypatch):
     monkeypatch.setenv("PNET_PUBMED_CACHE", str(tmp_path / "cache"))
     result = run("link")
     assert result.exit_code == 1 and "NCBI_EMAIL" in result.output
+
+
+def test_a_closed_pipe_is_no_error(eutils, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "pnet_pubmed", "link"], check=True,
+                   capture_output=True)
+    # Far more than a pipe holds, read by a reader that stops after one line (`| head -1`).
+    many = ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 200000) "
+            "SELECT n FROM r")
+    proc = subprocess.Popen([sys.executable, "-m", "pnet_pubmed", "sql", many, "--limit", "0",
+                             "--format", "csv"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=os.environ.copy())
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert first.strip() == b"n"
+    assert "internal error" not in err and "Traceback" not in err and proc.returncode == 0
