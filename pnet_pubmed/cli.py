@@ -61,15 +61,19 @@ def main(ctx, db_url, cache_dir, eutils_url, email, api_key, verbose):
 @click.option("--offline", is_flag=True, help="Use only cached answers; others stay pending.")
 @click.option("--batch-size", type=click.IntRange(1), default=500, show_default=True,
               help="References matched and committed together.")
+@click.option("--source", type=click.Choice(["auto", "mirror", "eutils"]), default="auto",
+              show_default=True, help="auto: the local mirror when there is one, then NCBI for "
+              "what it lacks; mirror: never NCBI; eutils: never the mirror.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 @_errors_as_one_line
-def link(settings: Settings, file, collection, offline, batch_size, as_json):
+def link(settings: Settings, file, collection, offline, batch_size, source, as_json):
     """Match each reference of FILE (default: the bundled list; "-": standard input) to PubMed
     and store the records."""
     from .pipeline import link as run_link
 
     settings = settings.with_(offline=offline) if offline else settings
+    settings = settings.with_(source=source)
     labels = {"ecitmatch": "ECitMatch", "searched": "ESearch", "fetched": "EFetch",
               "batch": "stored"}
     if not sys.stderr.isatty():  # a log file gets the summary, not a redrawn bar
@@ -249,7 +253,8 @@ def db_upgrade(settings: Settings):
 # The command modules import the helpers above, so they are attached last.
 from .cli_collections import collections, refresh  # noqa: E402
 from .cli_extra import report, sql  # noqa: E402
+from .cli_mirror import mirror  # noqa: E402
 from .cli_search import export, mesh, search  # noqa: E402
 
-for command in (search, mesh, export, sql, report, collections, refresh):
+for command in (search, mesh, export, sql, report, collections, refresh, mirror):
     main.add_command(command)

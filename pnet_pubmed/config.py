@@ -33,6 +33,9 @@ class Settings:
     email: str | None = field(default=None, repr=False)
     tool: str = TOOL_NAME
     offline: bool = False
+    # Where link looks for records: "auto" (the mirror when the database holds one, then
+    # E-utilities for what it does not match), "mirror" (never NCBI) or "eutils".
+    source: str = "auto"
     # NCBI allows 3 requests/s without an API key and 10 with one.
     requests_per_second: float | None = None
     connect_timeout: float = 10.0

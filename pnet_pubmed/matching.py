@@ -764,8 +764,7 @@ class Matcher:
         # find it (one ESearch for all of them) and check it against the text.
         unchecked = [c for c in todo if c.doi and not self._doi_seen(c.doi, run)]
         if unchecked:
-            terms = [f"{_quoted(c.doi)}[doi]" for c in unchecked]
-            self.fetch(self._search_terms(terms), run)
+            self.fetch(self.find_dois([c.doi for c in unchecked]), run)
         for c in todo:
             if (c.pmid or c.doi) and run.matches[c.key].status != "pending":
                 run.matches[c.key] = _check_printed_ids(c, run.matches[c.key], run)
@@ -775,6 +774,10 @@ class Matcher:
     def _doi_seen(doi: str, run: MatchRun) -> bool:
         doi = doi.lower()
         return any(a.doi and a.doi.lower() == doi for a in run.articles.values())
+
+    def find_dois(self, dois: list[str]) -> set[str]:
+        """PMIDs of the records carrying these DOIs (one ESearch per batch of them)."""
+        return self._search_terms([f"{_quoted(doi)}[doi]" for doi in dois])
 
     def _search_terms(self, terms: list[str]) -> set[str]:
         ids: set[str] = set()

@@ -6,6 +6,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -15,7 +16,7 @@ from . import errors
 from .citations import references_from_bytes
 from .config import Settings
 from .entrez import EntrezClient, EntrezError, NotCachedError, RequestStats
-from .matching import Matcher
+from .mirror.match import MirrorError, link_matcher
 from .store import Store
 from .values import Citation, Match
 
@@ -122,7 +123,8 @@ def link(
     `texts`, reference strings one each.
     """
     settings = settings or Settings.from_env()
-    if settings.uses_ncbi and not settings.email and not settings.offline:
+    if (settings.uses_ncbi and settings.source != "mirror" and not settings.email
+            and not settings.offline):
         raise LinkError("NCBI asks every client for a contact email: set NCBI_EMAIL or --email")
     if texts is not None:
         citations = unique_keys(reading.citations_from_texts(texts))
@@ -155,8 +157,13 @@ def link(
         report = progress or (lambda stage, n: None)
         report("start", len(citations))
         stored = undecided = 0
-        with EntrezClient(settings, stats) as client:
-            matcher = Matcher(client, progress=report)
+        # --source mirror never opens the door to NCBI.
+        entrez = nullcontext() if settings.source == "mirror" else EntrezClient(settings, stats)
+        with entrez as client:
+            try:
+                matcher = link_matcher(store, client, settings.source, report)
+            except MirrorError as exc:
+                raise LinkError(str(exc)) from exc
             for batch in _batches(citations, batch_size):
                 try:
                     run = matcher.run(batch)
@@ -176,7 +183,8 @@ def link(
                     raise LinkError(f"{exc}; {done} matched references are stored, "
                                     "run link again to resume") from exc
                 # Records first, then the links to them: an interruption leaves no dangling link.
-                stored += store.save_articles(run.matched_articles(), client.received_at)
+                stored += store.save_articles(run.matched_articles(),
+                                              client.received_at if client else None)
                 store.save_matches(collection, [run.matches[c.key] for c in batch])
                 report("batch", len(batch))
 

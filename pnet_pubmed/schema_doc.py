@@ -36,6 +36,16 @@ TABLES = {
     "chemicals": "Substances indexed for an article (ChemicalList).",
     "comments_corrections": "Links from an article to others: errata, retractions, comments, "
     "updates (CommentsCorrectionsList).",
+    "mirror_files": "The ledger of `pnet-pubmed mirror load`: one row per NLM baseline or "
+    "update file it has met, loaded or not.",
+    "mirror_records": "The articles that came from mirror files (an article linked through "
+    "E-utilities alone has no row here), with the keys `link` looks citations up by.",
+    "mirror_journals": "Every folded form of a mirror journal's names, to its key "
+    "(mirror_records.journal).",
+    "mirror_title_words": "The words of each mirror record's title that a title look-up "
+    "can ask for, by year.",
+    "mirror_deletions": "PMIDs that NLM's DeleteCitation lists removed, so an older file "
+    "loaded later cannot bring them back.",
 }
 
 VIEWS = {
@@ -207,6 +217,48 @@ COLUMNS = {
     "comments_corrections.ref_pmid": "PMID of the other record, when it has one (usually not "
     "stored here, so no foreign key).",
     "comments_corrections.source": "Citation of the other record as printed.",
+    # mirror_files
+    "mirror_files.id": "Surrogate key.",
+    "mirror_files.name": "File name (`pubmed25n0001.xml.gz`); files load in name order.",
+    "mirror_files.path": "Where the file was last loaded from.",
+    "mirror_files.md5": "MD5 of the file's bytes (checked against its .md5 file when there "
+    "is one); a file with the same name and MD5 is not loaded again.",
+    "mirror_files.size": "Size of the file in bytes.",
+    "mirror_files.status": "`loaded`, `failed` (see message) or `loading` (a load stopped "
+    "inside it: the next load takes it again from its start).",
+    "mirror_files.records": "Records the file wrote (new records and newer versions).",
+    "mirror_files.superseded": "Records of the file not written: a newer version was stored, "
+    "or a later file deleted them.",
+    "mirror_files.deleted": "Articles its DeleteCitation list removed.",
+    "mirror_files.unreadable": "Records of the file that could not be read.",
+    "mirror_files.message": "Why the file failed, or the first unreadable record.",
+    "mirror_files.keys_version": "Version of the look-up keys the file was loaded with.",
+    "mirror_files.started_at": "When its last load started (UTC).",
+    "mirror_files.finished_at": "When its last load ended (UTC).",
+    # mirror_records
+    "mirror_records.pmid": "The article (articles.pmid).",
+    "mirror_records.file_id": "The file its stored version came from (mirror_files.id).",
+    "mirror_records.year": "Publication year.",
+    "mirror_records.volume": 'Volume number as the matcher compares it ("82" for "82 '
+    'Suppl 3").',
+    "mirror_records.page": "First page (or e-locator) as the matcher compares it.",
+    "mirror_records.author": "First author's surname, folded, without spaces.",
+    "mirror_records.initial": "First letter of the first author's initials, folded.",
+    "mirror_records.journal": "The journal's key: its MedlineTA folded (else ISO abbreviation "
+    "or title).",
+    "mirror_records.doi": "DOI in lower case.",
+    # mirror_journals
+    "mirror_journals.form": 'A journal name folded ("j clin oncol", "journal of clinical '
+    'oncology").',
+    "mirror_journals.journal": "The journal's key (mirror_records.journal).",
+    # mirror_title_words
+    "mirror_title_words.word": "A folded title word of four letters or more, not a stopword.",
+    "mirror_title_words.year": "The record's publication year (0 when it has none).",
+    "mirror_title_words.pmid": "The record (mirror_records.pmid).",
+    # mirror_deletions
+    "mirror_deletions.pmid": "The deleted PMID.",
+    "mirror_deletions.file_id": "The file whose DeleteCitation list named it "
+    "(mirror_files.id).",
     # view reference_links
     "reference_links.collection": "Collection name (collections.name).",
     "reference_links.key": "Reference key (refs.key).",

@@ -264,3 +264,82 @@ ARTICLE_CHILD_TABLES = (
 )
 
 VIEWS = ("reference_links", "article_mesh", "article_flags")
+
+# -- the local mirror of NLM's baseline and update files (pnet_pubmed/mirror/) -----------------
+MIRROR_FILE_STATUSES = ("loading", "loaded", "failed")
+
+# The ledger: one row per file `mirror load` has met, so a file is loaded once and an
+# interrupted load resumes at the file it was in.
+mirror_files = sa.Table(
+    "mirror_files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False, unique=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("md5", sa.Text),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("superseded", sa.Integer, nullable=False),
+    sa.Column("deleted", sa.Integer, nullable=False),
+    sa.Column("unreadable", sa.Integer, nullable=False),
+    sa.Column("message", sa.Text),
+    sa.Column("keys_version", sa.Integer),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint("status IN ('loading', 'loaded', 'failed')", name="status"),
+)
+
+# The articles that came from mirror files, with the keys the matcher looks citations up by
+# (pnet_pubmed/mirror/keys.py). A record of an article linked through E-utilities alone has none.
+mirror_records = sa.Table(
+    "mirror_records",
+    metadata,
+    sa.Column("pmid", sa.Text, sa.ForeignKey("articles.pmid", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("mirror_files.id"), nullable=False),
+    sa.Column("year", sa.Integer),
+    sa.Column("volume", sa.Text),
+    sa.Column("page", sa.Text),
+    sa.Column("author", sa.Text),
+    sa.Column("initial", sa.Text),
+    sa.Column("journal", sa.Text),
+    sa.Column("doi", sa.Text),
+    sa.Index(None, "journal", "volume", "page"),
+    sa.Index(None, "journal", "year"),
+    sa.Index(None, "author", "year"),
+    sa.Index(None, "doi"),
+)
+
+# Every folded form of a journal's names (MedlineTA, ISO abbreviation, title) -> its key.
+mirror_journals = sa.Table(
+    "mirror_journals",
+    metadata,
+    sa.Column("form", sa.Text, nullable=False),
+    sa.Column("journal", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("form", "journal"),
+    sqlite_with_rowid=False,
+)
+
+# The words of each mirror record's title that a title query can ask for, by year.
+mirror_title_words = sa.Table(
+    "mirror_title_words",
+    metadata,
+    sa.Column("word", sa.Text, nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("pmid", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("word", "year", "pmid"),
+    sqlite_with_rowid=False,
+)
+
+# PMIDs of DeleteCitation lists, so that a file older than the one that deleted a record
+# cannot bring it back when it is loaded later.
+mirror_deletions = sa.Table(
+    "mirror_deletions",
+    metadata,
+    sa.Column("pmid", sa.Text, primary_key=True),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("mirror_files.id"), nullable=False),
+)
+
+MIRROR_TABLES = (mirror_title_words, mirror_journals, mirror_deletions, mirror_records,
+                 mirror_files)

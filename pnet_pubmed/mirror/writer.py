@@ -1,0 +1,423 @@
+"""Writing chunks of mirror rows into the store: which versions win, deletions, bulk inserts.
+
+Everything for one file runs in one transaction (load.py opens it), so a file is loaded whole or
+not at all. Per chunk:
+
+- A record is written unless the store holds a newer version of it: a later DateRevised, or the
+  same DateRevised from a file that sorts later. A record a later file deleted stays deleted.
+  An article stored by `link` alone (no mirror row) keeps a later DateRevised; otherwise it
+  takes the mirror's version.
+- A replaced record loses its old child rows and title words first; its article row is updated
+  in place.
+- A DeleteCitation PMID loses its article (and with it every child row and its search index
+  rows, by the foreign keys' cascades) unless a reference is linked to it: then the article
+  stays for that reference and only leaves the mirror. A tombstone remembers the deletion.
+- The search index follows through Store.after_save_articles, in the same transaction.
+
+SQLite gets executemany on the driver's cursor with one prepared statement per table;
+PostgreSQL gets COPY, straight into the tables for new records and through a temporary table
+for records that replace stored ones.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pnet_pubmed.store import Store
+from pnet_pubmed.store import schema as t
+from pnet_pubmed.store.rows import mesh_ui
+from pnet_pubmed.values import (
+    AbstractSection,
+    Article,
+    Author,
+    Chemical,
+    CommentCorrection,
+    Keyword,
+    MeshHeading,
+    PublicationType,
+    Qualifier,
+)
+
+from .keys import NO_YEAR, record_title_words
+from .rows import ARTICLE_TABLES, COLUMNS, Chunk
+
+IN_CHUNK = 900  # bound parameters of one IN (...) list
+_RECORD_UPDATE = [c for c in COLUMNS["mirror_records"] if c != "pmid"]
+
+
+@dataclass
+class ChunkResult:
+    written: int = 0
+    superseded: int = 0
+    deleted: int = 0
+    kept_linked: int = 0  # deleted by NLM but kept: a reference is linked to it
+    index_seconds: float = 0.0  # spent in Store.after_save_articles (the search index)
+
+
+def _pieces(items: Sequence, size: int = IN_CHUNK) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+def _order_key(date_revised: str | None, file_name: str | None) -> tuple[str, str]:
+    return (date_revised or "", file_name or "")
+
+
+class Writer:
+    """Bulk writes for one backend; the connection is inside load.py's transaction."""
+
+    def __init__(self, store, conn: sa.Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self.dbapi = conn.connection.driver_connection
+        self.descriptors = self._vocabulary(t.mesh_descriptors)
+        self.qualifiers = self._vocabulary(t.mesh_qualifiers)
+        j = t.mirror_journals.c
+        self.journals = {tuple(r) for r in conn.execute(sa.select(j.form, j.journal))}
+
+    def _vocabulary(self, table: sa.Table) -> dict[str, str]:
+        return dict(self.conn.execute(sa.select(table.c.ui, table.c.name)).all())
+
+    # -- the chunk -------------------------------------------------------------------------
+
+    def write(self, chunk: Chunk, file_id: int, file_name: str) -> ChunkResult:
+        result = ChunkResult()
+        if chunk.pmids:
+            self._write_records(chunk, file_id, file_name, result)
+        if chunk.deletions:
+            self._delete(chunk.deletions, file_id, file_name, result)
+        return result
+
+    def _write_records(self, chunk: Chunk, file_id: int, file_name: str,
+                       result: ChunkResult) -> None:
+        conn = self.conn
+        a, m, f, d = t.articles.c, t.mirror_records.c, t.mirror_files.c, t.mirror_deletions.c
+        stored: dict[str, tuple] = {}
+        tombs: dict[str, str] = {}
+        for piece in _pieces(chunk.pmids):
+            stored.update((r.pmid, r) for r in conn.execute(
+                sa.select(a.pmid, a.title, a.year, a.date_revised, f.name)
+                .select_from(t.articles.outerjoin(t.mirror_records, m.pmid == a.pmid)
+                             .outerjoin(t.mirror_files, f.id == m.file_id))
+                .where(a.pmid.in_(piece))))
+            tombs.update(conn.execute(
+                sa.select(d.pmid, f.name).join_from(t.mirror_deletions, t.mirror_files,
+                                                    f.id == d.file_id)
+                .where(d.pmid.in_(piece))).all())
+        keep: set[str] = set()
+        for pmid, revised in zip(chunk.pmids, chunk.date_revised, strict=True):
+            if pmid in tombs and tombs[pmid] > file_name:
+                continue  # a later file deleted it
+            old = stored.get(pmid)
+            if old is not None and _order_key(old.date_revised, old.name) > _order_key(
+                    revised, file_name):
+                continue  # the stored version is newer
+            keep.add(pmid)
+        result.superseded = len(chunk.pmids) - len(keep)
+        if len(keep) < len(chunk.pmids):
+            chunk.keep_only(keep)
+        if not chunk.pmids:
+            return
+        replaced = [p for p in chunk.pmids if p in stored]
+        if replaced:
+            self._clear(replaced, stored)
+        self._vocabulary_rows(t.mesh_descriptors, chunk.descriptors, self.descriptors)
+        self._vocabulary_rows(t.mesh_qualifiers, chunk.qualifiers, self.qualifiers)
+        self.insert_articles(chunk, set(replaced))
+        records = [(r[0], file_id, *r[1:]) for r in chunk.records]
+        self.insert_records(records, chunk.title_words, set(replaced))
+        new_journals = sorted(chunk.journals - self.journals)
+        if new_journals:
+            self.insert_ignore(t.mirror_journals, new_journals)
+            self.journals.update(new_journals)
+        revived = [p for p in chunk.pmids if p in tombs]
+        for piece in _pieces(revived):
+            conn.execute(t.mirror_deletions.delete().where(d.pmid.in_(piece)))
+        # The search index (and any other derived data) follows the rows just written.
+        if self.store.article_hooks or (type(self.store).after_save_articles
+                                        is not Store.after_save_articles):
+            started = time.perf_counter()
+            self.store.after_save_articles(conn, articles_of(chunk))
+            result.index_seconds = time.perf_counter() - started
+        result.written = len(chunk.pmids)
+
+    def _clear(self, pmids: list[str], stored: dict[str, tuple]) -> None:
+        """Remove what the new versions of these records replace: child rows, title words."""
+        conn = self.conn
+        for table in t.ARTICLE_CHILD_TABLES:
+            for piece in _pieces(pmids):
+                conn.execute(table.delete().where(table.c.pmid.in_(piece)))
+        self._forget_title_words([(p, stored[p].title, stored[p].year) for p in pmids])
+
+    def _forget_title_words(self, records: Iterable[tuple[str, str | None, int | None]]) -> None:
+        w = t.mirror_title_words.c
+        rows = [{"w": word, "y": year if year is not None else NO_YEAR, "p": pmid}
+                for pmid, title, year in records for word in record_title_words(title)]
+        if rows:
+            self.conn.execute(
+                t.mirror_title_words.delete().where(
+                    w.word == sa.bindparam("w"), w.year == sa.bindparam("y"),
+                    w.pmid == sa.bindparam("p")),
+                rows)
+
+    def _vocabulary_rows(self, table: sa.Table, names: dict[str, str],
+                         known: dict[str, str]) -> None:
+        new = {ui: name for ui, name in names.items() if known.get(ui) != name}
+        if not new:
+            return
+        ins = (sqlite.insert if self.store.dialect == "sqlite" else postgresql.insert)(table)
+        self.conn.execute(
+            ins.on_conflict_do_update(index_elements=["ui"], set_={"name": ins.excluded.name},
+                                      where=table.c.name != ins.excluded.name),
+            [{"ui": ui, "name": new[ui]} for ui in sorted(new)])
+        known.update(new)
+
+    # -- deletions -------------------------------------------------------------------------
+
+    def _delete(self, pmids: list[str], file_id: int, file_name: str,
+                result: ChunkResult) -> None:
+        conn = self.conn
+        a, m, f, r = t.articles.c, t.mirror_records.c, t.mirror_files.c, t.refs.c
+        d = t.mirror_deletions.c
+        unique = sorted(set(pmids))
+        stored: dict[str, tuple] = {}
+        tombs: dict[str, str] = {}
+        linked: set[str] = set()
+        for piece in _pieces(unique):
+            stored.update((row.pmid, row) for row in conn.execute(
+                sa.select(a.pmid, a.title, a.year, f.name)
+                .select_from(t.articles.outerjoin(t.mirror_records, m.pmid == a.pmid)
+                             .outerjoin(t.mirror_files, f.id == m.file_id))
+                .where(a.pmid.in_(piece))))
+            tombs.update(conn.execute(
+                sa.select(d.pmid, f.name).join_from(t.mirror_deletions, t.mirror_files,
+                                                    f.id == d.file_id)
+                .where(d.pmid.in_(piece))).all())
+            linked.update(conn.execute(
+                sa.select(r.pmid).where(r.pmid.in_(piece)).distinct()).scalars())
+        # A record a later file brought back stays; so does a tombstone of a later file.
+        gone = [p for p in unique if p in stored
+                and (stored[p].name is None or stored[p].name <= file_name)]
+        kept = [p for p in gone if p in linked]
+        dropped = [p for p in gone if p not in linked]
+        self._forget_title_words((p, stored[p].title, stored[p].year) for p in gone)
+        for piece in _pieces(kept):
+            conn.execute(t.mirror_records.delete().where(m.pmid.in_(piece)))
+        for piece in _pieces(dropped):
+            # The foreign keys' cascades take the child rows, mirror_records and the search
+            # index rows with the article.
+            conn.execute(t.articles.delete().where(a.pmid.in_(piece)))
+        tombstones = [(p, file_id) for p in unique if tombs.get(p, "") <= file_name]
+        self.upsert(t.mirror_deletions, tombstones, ["file_id"])
+        result.deleted += len(dropped)
+        result.kept_linked += len(kept)
+
+    # -- per backend -----------------------------------------------------------------------
+
+    def insert_articles(self, chunk: Chunk, replaced: set[str]) -> None:
+        raise NotImplementedError
+
+    def insert_records(self, records: list[tuple], words: list[tuple],
+                       replaced: set[str]) -> None:
+        """mirror_records rows (replacing those of replaced PMIDs) and title words."""
+        raise NotImplementedError
+
+    def upsert(self, table: sa.Table, rows: list[tuple], update: list[str]) -> None:
+        raise NotImplementedError
+
+    def insert_ignore(self, table: sa.Table, rows: Iterable[tuple]) -> None:
+        raise NotImplementedError
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+class SqliteWriter(Writer):
+    """executemany on the sqlite3 cursor, one prepared statement per table."""
+
+    def __init__(self, store, conn: sa.Connection) -> None:
+        super().__init__(store, conn)
+        self.cursor = self.dbapi.cursor()
+        self._sql: dict[tuple, str] = {}
+
+    def _insert_sql(self, table: sa.Table, conflict: str = "") -> str:
+        key = (table.name, conflict)
+        sql = self._sql.get(key)
+        if sql is None:
+            cols = COLUMNS[table.name]
+            sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) "
+                   f"VALUES ({_placeholders(len(cols))}) {conflict}")
+            self._sql[key] = sql
+        return sql
+
+    def insert_articles(self, chunk: Chunk, replaced: set[str]) -> None:
+        cols = COLUMNS["articles"]
+        update = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "pmid")
+        self.cursor.executemany(
+            self._insert_sql(t.articles, f"ON CONFLICT (pmid) DO UPDATE SET {update}"),
+            chunk.rows["articles"])
+        for table in ARTICLE_TABLES[1:]:
+            rows = chunk.rows[table.name]
+            if rows:
+                self.cursor.executemany(self._insert_sql(table), rows)
+
+    def insert_records(self, records: list[tuple], words: list[tuple],
+                       replaced: set[str]) -> None:
+        self.upsert(t.mirror_records, records, _RECORD_UPDATE)
+        if words:
+            self.insert_ignore(t.mirror_title_words, words)
+
+    def upsert(self, table: sa.Table, rows: list[tuple], update: list[str]) -> None:
+        if not rows:
+            return
+        key = ", ".join(c.name for c in table.primary_key.columns)
+        sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+        self.cursor.executemany(
+            self._insert_sql(table, f"ON CONFLICT ({key}) DO UPDATE SET {sets}"), rows)
+
+    def insert_ignore(self, table: sa.Table, rows: Iterable[tuple]) -> None:
+        self.cursor.executemany(self._insert_sql(table, "ON CONFLICT DO NOTHING"), rows)
+
+
+class PostgresWriter(Writer):
+    """COPY: into the tables for new rows, through a temporary table for upserts."""
+
+    def __init__(self, store, conn: sa.Connection) -> None:
+        super().__init__(store, conn)
+        self.cursor = self.dbapi.cursor()
+        self._staged: set[str] = set()
+
+    def _copy(self, table_name: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+        with self.cursor.copy(f"COPY {table_name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _stage(self, table: sa.Table) -> str:
+        name = f"mirror_stage_{table.name}"
+        if name not in self._staged:
+            # Dropped at the end of the file's transaction.
+            self.cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} "
+                f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DROP")
+            self._staged.add(name)
+        else:
+            self.cursor.execute(f"TRUNCATE {name}")
+        return name
+
+    def _merge(self, table: sa.Table, rows: list[tuple], conflict: str) -> None:
+        cols = COLUMNS[table.name]
+        stage = self._stage(table)
+        self._copy(stage, cols, rows)
+        names = ", ".join(cols)
+        self.cursor.execute(
+            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} {conflict}")
+
+    def insert_articles(self, chunk: Chunk, replaced: set[str]) -> None:
+        cols = COLUMNS["articles"]
+        rows = chunk.rows["articles"]
+        if replaced:
+            update = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "pmid")
+            self._merge(t.articles, [r for r in rows if r[0] in replaced],
+                        f"ON CONFLICT (pmid) DO UPDATE SET {update}")
+            rows = [r for r in rows if r[0] not in replaced]
+        self._copy("articles", cols, rows)
+        for table in ARTICLE_TABLES[1:]:
+            if chunk.rows[table.name]:
+                self._copy(table.name, COLUMNS[table.name], chunk.rows[table.name])
+
+    def insert_records(self, records: list[tuple], words: list[tuple],
+                       replaced: set[str]) -> None:
+        # A PMID new to the articles table has no mirror row and no title words: plain COPY.
+        if replaced:
+            self.upsert(t.mirror_records, [r for r in records if r[0] in replaced],
+                        _RECORD_UPDATE)
+            self.insert_ignore(t.mirror_title_words, [w for w in words if w[2] in replaced])
+            records = [r for r in records if r[0] not in replaced]
+            words = [w for w in words if w[2] not in replaced]
+        self._copy("mirror_records", COLUMNS["mirror_records"], records)
+        if words:
+            self._copy("mirror_title_words", COLUMNS["mirror_title_words"], words)
+
+    def upsert(self, table: sa.Table, rows: list[tuple], update: list[str]) -> None:
+        if not rows:
+            return
+        key = ", ".join(c.name for c in table.primary_key.columns)
+        sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+        self._merge(table, rows, f"ON CONFLICT ({key}) DO UPDATE SET {sets}")
+
+    def insert_ignore(self, table: sa.Table, rows: Iterable[tuple]) -> None:
+        self._merge(table, list(rows), "ON CONFLICT DO NOTHING")
+
+
+def writer_for(store, conn: sa.Connection) -> Writer:
+    return SqliteWriter(store, conn) if store.dialect == "sqlite" else PostgresWriter(store, conn)
+
+
+# -- the Articles the hooks see ----------------------------------------------------------------
+
+
+def articles_of(chunk: Chunk) -> list[Article]:
+    """The chunk's records as Articles, rebuilt from its rows: what Store.after_save_articles'
+    hooks see after a save, as store.rows.build_articles would read them back."""
+    rows = chunk.rows
+    by_pmid: dict[str, dict[str, list]] = {}
+
+    def group(name: str) -> None:
+        for r in rows[name]:
+            by_pmid.setdefault(r[0], {}).setdefault(name, []).append(r)
+
+    for name in ("abstract_sections", "authors", "affiliations", "article_mesh_headings",
+                 "article_mesh_qualifiers", "publication_types", "keywords", "chemicals",
+                 "comments_corrections"):
+        group(name)
+    out = []
+    empty: dict[str, list] = {}
+    for r in rows["articles"]:
+        p = r[0]
+        parts = by_pmid.get(p, empty)
+        affiliations: dict[int, list[str]] = {}
+        for x in parts.get("affiliations", ()):
+            affiliations.setdefault(x[1], []).append(x[3])
+        qualifiers: dict[int, list[Qualifier]] = {}
+        for x in parts.get("article_mesh_qualifiers", ()):
+            qualifiers.setdefault(x[1], []).append(
+                Qualifier(chunk.qualifiers.get(x[4], x[4]), mesh_ui(x[4]), bool(x[5])))
+        out.append(Article(
+            pmid=p, title=r[1],
+            abstract=tuple(AbstractSection(text=x[4], label=x[2], nlm_category=x[3])
+                           for x in parts.get("abstract_sections", ())),
+            journal_title=r[3], iso_abbreviation=r[4], medline_ta=r[5], nlm_unique_id=r[6],
+            issn=r[7], issn_linking=r[8], year=r[9], pub_date=r[10], volume=r[11], issue=r[12],
+            pages=r[13], start_page=r[14], end_page=r[15], elocation=r[16],
+            authors=tuple(Author(last_name=x[2], fore_name=x[3], initials=x[4],
+                                 collective_name=x[5], orcid=x[6],
+                                 affiliations=tuple(affiliations.get(x[1], ())))
+                          for x in parts.get("authors", ())),
+            doi=r[17], pmcid=r[18], languages=tuple(_languages(r[19])),
+            publication_types=tuple(PublicationType(x[2], x[3])
+                                    for x in parts.get("publication_types", ())),
+            mesh=tuple(MeshHeading(chunk.descriptors.get(x[2], x[2]), mesh_ui(x[2]), bool(x[3]),
+                                   tuple(qualifiers.get(x[1], ())))
+                       for x in parts.get("article_mesh_headings", ())),
+            keywords=tuple(Keyword(x[2], bool(x[3])) for x in parts.get("keywords", ())),
+            chemicals=tuple(Chemical(x[2], x[3], x[4]) for x in parts.get("chemicals", ())),
+            comments_corrections=tuple(CommentCorrection(x[2], x[3], x[4])
+                                       for x in parts.get("comments_corrections", ())),
+            status=r[20], publication_status=r[21], is_book=bool(r[22]), date_revised=r[24],
+        ))
+    return out
+
+
+def _languages(text: str) -> list[str]:
+    return json.loads(text) if text else []
+
+
+__all__ = ["ChunkResult", "PostgresWriter", "SqliteWriter", "Writer", "articles_of",
+           "writer_for"]
