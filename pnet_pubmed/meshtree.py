@@ -26,8 +26,6 @@ keys folded in Python at load.
 
 from __future__ import annotations
 
-import gzip
-import io
 import re
 import string
 import threading
@@ -202,7 +200,9 @@ class MeshVocabulary:
         if len(rows) != int(fields[2]):
             raise self._damaged(f"{len(rows)} descriptors where the header says "
                                 f"{int(fields[2])}")
-        if not all(row.count(b"\t") == 3 and row.startswith(b"D") for row in rows):
+        # Every row is UI, name, tree numbers, entry terms: counted at C speed, then the row at
+        # fault found only when the counts are off.
+        if body.count(b"\t") != 3 * len(rows) or (b"\n" + body).count(b"\nD") != len(rows):
             bad = next(n for n, row in enumerate(rows, start=2)
                        if row.count(b"\t") != 3 or not row.startswith(b"D"))
             raise self._damaged(f"line {bad} is not UI, name, tree numbers, entry terms")
@@ -217,14 +217,17 @@ class MeshVocabulary:
         # folds ASCII), folded key -> hits.
         self._unicode_rows: set[int] = set()
         self._unicode_keys: dict[str, list[_Hit]] = {}
-        for m in re.finditer(rb"[\x80-\xff]", data):
-            start = data.rfind(b"\n", 0, m.start()) + 1
-            i = self._by_ui.get(data[start:data.find(b"\t", start)])
-            if i is None or i in self._unicode_rows:
-                continue  # in the header, or the row is done
-            self._unicode_rows.add(i)
-            for is_name, term in self._terms(i):
-                self._unicode_keys.setdefault(fold(term), []).append((i, is_name, term))
+        if not body.isascii():
+            for i, row in enumerate(rows):
+                if row.isascii():
+                    continue
+                try:
+                    row.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise self._damaged(f"line {i + 2} is not UTF-8") from None
+                self._unicode_rows.add(i)
+                for is_name, term in self._terms(i):
+                    self._unicode_keys.setdefault(fold(term), []).append((i, is_name, term))
         self._lock = threading.Lock()
         self._by_tree: dict[str, int] | None = None
         self._choices: tuple[list[str], list[_Hit]] | None = None
@@ -252,17 +255,21 @@ class MeshVocabulary:
                                 "not the table this package writes")
         try:
             if packed[:2] == b"\x1f\x8b":
-                with gzip.GzipFile(fileobj=io.BytesIO(packed)) as unpacked:
-                    data = unpacked.read(MAX_UNPACKED + 1)
+                unpack = zlib.decompressobj(wbits=31)  # gzip, its CRC checked at the end
+                data = unpack.decompress(packed, MAX_UNPACKED + 1)
+                if len(data) > MAX_UNPACKED:
+                    raise MeshDataError(f"the MeSH table {name} unpacks to more than "
+                                        f"{MAX_UNPACKED >> 20} MB: not the table this package "
+                                        "writes")
+                if not unpack.eof or unpack.unused_data:
+                    raise MeshDataError(f"the MeSH table {name} is damaged (the gzip stream is "
+                                        "cut or followed by other data); reinstall pnet-pubmed "
+                                        "or rerun tools/make_mesh_table.py")
             else:
                 data = packed
-            data.decode("utf-8")  # checked once here; rows are decoded as they are read
-        except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        except zlib.error as exc:
             raise MeshDataError(f"the MeSH table {name} is damaged ({exc}); reinstall "
                                 "pnet-pubmed or rerun tools/make_mesh_table.py") from None
-        if len(data) > MAX_UNPACKED:
-            raise MeshDataError(f"the MeSH table {name} unpacks to more than "
-                                f"{MAX_UNPACKED >> 20} MB: not the table this package writes")
         return cls(data, name)
 
     def _damaged(self, why: str) -> MeshDataError:
@@ -282,7 +289,10 @@ class MeshVocabulary:
         return (self._descriptor(i) for i in range(len(self._rows)))
 
     def _cells(self, i: int) -> list[str]:
-        return self._rows[i].decode("utf-8").split("\t")
+        cells = self._rows[i].decode("utf-8").split("\t")
+        if len(cells) != 4:  # the load counted tabs for the whole table, not per row
+            raise self._damaged(f"line {i + 2} is not UI, name, tree numbers, entry terms")
+        return cells
 
     def _descriptor(self, i: int) -> Descriptor:
         ui, name, trees, _ = self._cells(i)

@@ -360,12 +360,21 @@ def test_a_small_table_works(tmp_path):
     (_table(GOOD)[:-1], "the last line is cut"),
     (_table([GOOD[0], "D000002\tLeaf Thing\tX01.100"]), "line 3 is not UI, name"),
     (_table([GOOD[0], GOOD[0]]), "appears twice"),
-    (_table(GOOD) + b"\xff\xfe", "damaged"),
+    (_table(GOOD) + b"\xff\xfe", "the last line is cut"),
+    (_table([GOOD[0], "D000002\tLeaf \xff\tX01.100\t"]).replace(b"\xc3\xbf", b"\xff"),
+     "line 3 is not UTF-8"),
+    (gzip.compress(_table(GOOD)) + b"more", "followed by other data"),
     (_table(["D000002\tLeaf Thing\tX01.100\t"]), None),  # loads; its parent is missing
+    (_table(["D000001\tA\tX01\t\tcell", "D000002\tB\tX02"]), "line 2"),  # 4 + 2 tabs
 ])
 def test_a_damaged_table_is_a_one_line_error(tmp_path, content, says):
     path = tmp_path / "mesh.tsv.gz"
     path.write_bytes(content)
+    if says == "line 2":  # the tab count adds up; the row is caught when it is read
+        broken = MeshVocabulary.load(path)
+        with pytest.raises(MeshDataError, match="line 2 is not UI, name"):
+            broken.resolve("A")
+        return
     if says is None:
         broken = MeshVocabulary.load(path)
         with pytest.raises(MeshDataError, match="no descriptor at X01"):
