@@ -51,6 +51,7 @@ FORMAT = "1"
 MAX_PACKED = 32 << 20
 MAX_UNPACKED = 128 << 20
 SUGGESTIONS = 5
+MAX_TERM = 1000  # characters; the longest name or entry term has about 250
 SUGGEST_CUTOFF = 60.0
 
 _UI = re.compile(r"\s*[Dd]\d{6,9}\s*")
@@ -343,6 +344,9 @@ class MeshVocabulary:
         if not isinstance(term, str) or not fold(term):
             raise UnknownHeadingError("an empty MeSH heading: give a descriptor name, an entry "
                                       "term or a UI such as D007340", str(term))
+        if len(term) > MAX_TERM:
+            raise UnknownHeadingError(f"a MeSH heading of {len(term):,} characters: no name or "
+                                      f"entry term is longer than {MAX_TERM:,}", term[:MAX_TERM])
         if _UI.fullmatch(term):
             i = self._at(term)
             d = self._descriptor(i)

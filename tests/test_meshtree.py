@@ -175,6 +175,9 @@ def test_a_long_unknown_term_is_cut_in_the_message(mesh):
     with pytest.raises(UnknownHeadingError) as caught:
         mesh.resolve("zz " * 200)
     assert len(str(caught.value)) < 300
+    with pytest.raises(UnknownHeadingError, match="of 50,000 characters") as caught:
+        mesh.resolve("Insulinoma " * 4545 + "x" * 5)
+    assert caught.value.suggestions == ()
 
 
 # -- the tree ----------------------------------------------------------------------------------
