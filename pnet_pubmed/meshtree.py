@@ -411,13 +411,15 @@ class MeshVocabulary:
         if not key:
             return []
         keys, owners = self._fuzzy_choices()
+        # The best 200 by either scorer, then ranked by both (ties: table order).
         pool = {j for scorer in (fuzz.token_set_ratio, fuzz.ratio)
                 for _, _, j in process.extract(key, keys, scorer=scorer, limit=200)}
-        scored = sorted(((fuzz.ratio(key, keys[j]) + fuzz.token_set_ratio(key, keys[j])) / 2, j)
+        scored = sorted((-(fuzz.ratio(key, keys[j]) + fuzz.token_set_ratio(key, keys[j])) / 2, j)
                         for j in pool)
         out: list[Suggestion] = []
         seen: set[int] = set()
-        for score, j in sorted(scored, key=lambda s: (-s[0], s[1])):
+        for negative, j in scored:
+            score = -negative
             i, _, spelling = owners[j]
             if score < SUGGEST_CUTOFF or len(out) >= limit:
                 break
