@@ -51,20 +51,12 @@ def tokenize(text: str) -> list[Token]:
     return out
 
 
-def journal_names() -> frozenset[str]:
-    """Folded NLM journal titles and abbreviations, for the gazetteer feature: does a run of
-    tokens spell a journal?"""
-    from ..journals import gazetteer
-
-    return gazetteer()
-
-
 MAX_JOURNAL_WORDS = 10
 
 
-def journal_spans(tokens: list[Token]) -> list[int]:
-    """Per token, the length in words of the longest known journal name it is part of (0)."""
-    names = journal_names()
+def journal_spans(tokens: list[Token], names: frozenset[str]) -> list[int]:
+    """Per token, the length in words of the longest journal name of `names` (folded NLM
+    titles and abbreviations, Journals.gazetteer) it is part of (0)."""
     words = [(i, t.text.lower()) for i, t in enumerate(tokens) if t.kind == "word"]
     folded = [strip_diacritics(w) for _, w in words]
     longest = [0] * len(tokens)
@@ -132,11 +124,12 @@ def _beside(d: int, lower: str, cls: str, j: int) -> tuple[str, str, str]:
 _EDGE = {d: f"{d}edge" for d in (-2, -1, 1, 2)}
 
 
-def features(text: str, tokens: list[Token]) -> list[list[str]]:
+def features(text: str, tokens: list[Token], gazetteer: frozenset[str]) -> list[list[str]]:
     """CRF features per token: the word, its shape and class, the punctuation around it, where
-    it sits in the string, the journal gazetteer, and the same for its neighbours."""
+    it sits in the string, the journal gazetteer (does a run of tokens spell a journal?), and
+    the same for its neighbours."""
     n = len(tokens)
-    jspan = journal_spans(tokens)
+    jspan = journal_spans(tokens, gazetteer)
     owns = [_own(t.text, t.kind) for t in tokens]
     lowers = [o[0] for o in owns]
     classes = [o[1] for o in owns]
