@@ -18,7 +18,7 @@ import tempfile
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 from ..journals import Journals
 from ..values import Citation, CitationKind, Name
@@ -102,8 +102,10 @@ def _decode(d: object, nested: bool = True) -> Citation:
     alternatives = d.get("alternatives", []) if nested else []
     if not isinstance(alternatives, list):
         raise ValueError("alternatives")
+    text: dict[str, Any] = {**{f: d[f] for f in _TEXT_FIELDS},
+                            **{f: d.get(f) for f in _OPTIONAL_TEXT}}
     return Citation(
-        **{f: d[f] for f in _TEXT_FIELDS}, **{f: d.get(f) for f in _OPTIONAL_TEXT},
+        **text,
         position=position, kind=d["kind"], authors=tuple(Name(a, i) for a, i in authors),
         et_al=d["et_al"], year=year,
         alternatives=tuple(_decode(a, nested=False) for a in alternatives))

@@ -79,8 +79,8 @@ def _csl_item(item, position: int, journals: Journals | None) -> Citation:
     authors = item.get("author") or []
     if not isinstance(authors, list):
         authors = []
-    groups = [_scalar(a["literal"]) for a in authors
-              if isinstance(a, dict) and _scalar(a.get("literal"))]
+    groups = [group for a in authors
+              if isinstance(a, dict) and (group := _scalar(a.get("literal")))]
     names = [_csl_name(a) for a in authors if isinstance(a, dict) and not a.get("literal")]
     # The abbreviation first, as ECitMatch wants it; then the full name.
     journal = (_scalar(item.get("container-title-short"))

@@ -281,8 +281,8 @@ def citation_from_labels(lab: Labelled, key: str, raw: str, position: int,
     volume = first_text("V")
     issue = first_text("I")
     pages = first_text("P")
-    first_page = re.match(r"[A-Za-z]*\d+[A-Za-z]*", pages).group() if pages and re.match(
-        r"[A-Za-z]*\d+", pages) else None
+    found = re.match(r"[A-Za-z]*\d+[A-Za-z]*", pages) if pages else None
+    first_page = found.group() if found else None
     doi = first_text("D")
     if len(title) < 4 or (year is None and not journal):
         return None

@@ -10,7 +10,8 @@ from .structured import structured
 
 
 def _medline_records(text: str) -> list[str]:
-    records, current = [], []
+    records: list[str] = []
+    current: list[str] = []
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         if re.match(r"^PMID- ", line) and current:
             records.append("\n".join(current))

@@ -11,7 +11,8 @@ from .structured import pages_pair, structured
 
 
 def _ris_records(text: str) -> list[str]:
-    records, current = [], []
+    records: list[str] = []
+    current: list[str] = []
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         if re.match(r"^TY  -", line) and current:
             records.append("\n".join(current))  # a record whose ER line is missing

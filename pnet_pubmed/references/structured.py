@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..values import Citation, Name
+from ..values import Citation, CitationKind, Name
 from .common import (
     ABSTRACT,
     EPUB,
@@ -86,14 +86,15 @@ def structured(key: str, raw: str, position: int, *, authors: Iterable[str], et_
     if not abstract_number and re.search(r"abst|conf|meeting|cpaper", type_hint, re.I):
         abstract_number = _is_meeting_abstract(issue, pages, typed=True)
     page_text, first_page = split_pages(pages)
-    kind = "article"
+    kind: CitationKind = "article"
     if abstract_number:
         kind, page_text, first_page = "meeting_abstract", None, None
     elif not volume and not page_text and any(
         n and EPUB.search(str(n)) for n in notes
     ):
         kind = "epub_ahead"
-    doi = DOI.search(doi).group(1).rstrip(".") if doi and DOI.search(doi) else None
+    found = DOI.search(doi) if doi else None
+    doi = found.group(1).rstrip(".") if found else None
     pmid = m.group(0) if pmid and (m := re.search(r"\d{1,8}", str(pmid))) else None
     if not title and not doi and not pmid:
         return unparsed(key, raw, position, "no title in the record")

@@ -120,7 +120,7 @@ def _starts_with_author(line: str) -> bool:
     """"Yao JC, …", "Phan, A. T. (2010)": a name with more after it. A line that is one name
     and nothing else ("Global Spine J.") is as likely the end of a journal's name."""
     m = AUTHOR_START.match(line)
-    return bool(m) and bool(line[m.end():].strip())
+    return m is not None and bool(line[m.end():].strip())
 
 
 def _unclosed(text: str) -> bool:
@@ -150,7 +150,7 @@ MAX_ENTRY_CHARS = 3000
 
 
 def split_entries(text: str,
-                  journals: Journals) -> list[tuple[str, str | None, str | None]]:
+                  journals: Journals) -> list[tuple[str, str | None, str]]:
     """Split a list into (entry text, printed number, entry text without its marker) triples.
 
     Numbered or bulleted lines start entries and unmarked lines continue them; in unmarked

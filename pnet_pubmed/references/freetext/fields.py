@@ -214,11 +214,11 @@ def _parse_reference(raw: str, key: str, position: int, journals: Journals) -> C
 def _parse_fields(body: str, journals: Journals) -> dict | str:
     t = _Text(body)
     doi = None
-    for m in t.take(DOI):
-        doi = doi or m.group(1).rstrip(".,;)]")
+    for found in t.take(DOI):
+        doi = doi or found.group(1).rstrip(".,;)]")
     pmid = None
-    for m in t.take(PMID_IN_TEXT):
-        pmid = pmid or m.group(1)
+    for found in t.take(PMID_IN_TEXT):
+        pmid = pmid or found.group(1)
     t.take(PMCID_IN_TEXT)
     t.take(_URL)
     t.take(_ACCESSED)
