@@ -8,13 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..text import strip_diacritics
-
-# Dashes, quotes and odd spaces that PDFs and word processors put into references.
-_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
-_TRANSLATE = str.maketrans({**{c: "-" for c in _DASHES},
-                            **{c: "'" for c in "\u2018\u2019\u201a\u201b\u2032`\u00b4"},
-                            **{c: '"' for c in "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"}})
-_SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+from .common import NORMALISE, spaces
 
 _TOKEN = re.compile(
     r"(?P<doi>\b10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;)\]])"
@@ -36,8 +30,7 @@ class Token:
 
 def normalise(text: str) -> str:
     """NFC, one kind of dash and quote, single spaces: the string labels are read from."""
-    text = unicodedata.normalize("NFC", text).translate(_TRANSLATE)
-    return _SPACES.sub(" ", text).strip()
+    return spaces(unicodedata.normalize("NFC", text).translate(NORMALISE))
 
 
 def tokenize(text: str) -> list[Token]:
