@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from .journals import to_nlm_abbreviation
+from .journals import Journals
 from .text import strip_diacritics
 from .values import Article, Citation, Match
 
@@ -85,18 +85,23 @@ def journal_forms(article: Article) -> set[str]:
     return {f for f in forms if f}
 
 
-def nlm_journal(citation: Citation) -> str | None:
-    """The NLM abbreviation ECitMatch and [ta] want; the printed name when the table lacks it."""
+def _journals(journals: Journals | None) -> Journals:
+    return Journals.shipped() if journals is None else journals
+
+
+def nlm_journal(citation: Citation, journals: Journals | None = None) -> str | None:
+    """The NLM abbreviation ECitMatch and [ta] want; the printed name when `journals` (the
+    shipped table when None) lacks it."""
     if not citation.journal:
         return None
-    return to_nlm_abbreviation(citation.journal) or citation.journal
+    return _journals(journals).to_nlm_abbreviation(citation.journal) or citation.journal
 
 
-def cited_journal_forms(citation: Citation) -> set[str]:
+def cited_journal_forms(citation: Citation, journals: Journals | None = None) -> set[str]:
     if not citation.journal:
         return set()
     forms = {fold(citation.journal)}
-    abbreviation = to_nlm_abbreviation(citation.journal)
+    abbreviation = _journals(journals).to_nlm_abbreviation(citation.journal)
     if abbreviation:
         forms.add(fold(abbreviation))
     return {f for f in forms if f}
@@ -175,7 +180,7 @@ def title_similarity(citation: Citation, article: Article) -> float | None:
     return best
 
 
-def verify(citation: Citation, article: Article) -> Verdict:
+def verify(citation: Citation, article: Article, journals: Journals | None = None) -> Verdict:
     """Score a record against the citation's fields; conflicts on hard facts reject it outright."""
     parts: dict[str, float] = {}
     conflicts: list[str] = []
@@ -213,7 +218,7 @@ def verify(citation: Citation, article: Article) -> Verdict:
         if not same:
             conflicts.append(f"first page {record_page} is not {cited_page}")
 
-    cited_journals = cited_journal_forms(citation)
+    cited_journals = cited_journal_forms(citation, journals)
     if cited_journals:
         parts["journal"] = 1.0 if cited_journals & journal_forms(article) else 0.0
 
@@ -277,7 +282,8 @@ def _short(text: str, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
-def disagreements(citation: Citation, article: Article) -> tuple[str, ...]:
+def disagreements(citation: Citation, article: Article,
+                  journals: Journals | None = None) -> tuple[str, ...]:
     """Where a matched reference differs from its record, in short phrases a user can act on."""
     notes = []
     if citation.year and article.year and citation.year != article.year:
@@ -290,7 +296,7 @@ def disagreements(citation: Citation, article: Article) -> tuple[str, ...]:
         if first_page(cited_pages) != first_page(record_pages) or not _same_range(
                 cited_pages, record_pages):
             notes.append(f"pages {cited_pages} in the reference, {record_pages} in the record")
-    cited = cited_journal_forms(citation)
+    cited = cited_journal_forms(citation, journals)
     if cited and not cited & journal_forms(article):
         notes.append(f"journal {citation.journal!r} in the reference, "
                      f"{article.medline_ta or article.journal_title!r} in the record")
@@ -359,12 +365,12 @@ def raw_support(raw: str, article: Article) -> str | None:
     return "the reference does not show the record's " + ", ".join(missing)
 
 
-def judge(citation: Citation, article: Article) -> Verdict:
+def judge(citation: Citation, article: Article, journals: Journals | None = None) -> Verdict:
     """The best verdict of the record over the citation's readings. A reading by the trained
     labeller must also be borne out by the raw string."""
     best: Verdict | None = None
     for reading in citation.readings:
-        v = verify(reading, article)
+        v = verify(reading, article, journals)
         if v.accepted and reading.reader == "labeller":
             missing = raw_support(citation.raw, article)
             if missing:
@@ -375,10 +381,11 @@ def judge(citation: Citation, article: Article) -> Verdict:
     return best
 
 
-def decide(citation: Citation, articles: Iterable[Article], method: str) -> Match:
+def decide(citation: Citation, articles: Iterable[Article], method: str,
+           journals: Journals | None = None) -> Match:
     """The Match for a citation given the records that searches brought back."""
     articles = list(articles)
-    verdicts = sorted((judge(citation, a) for a in articles), key=lambda v: -v.score)
+    verdicts = sorted((judge(citation, a, journals) for a in articles), key=lambda v: -v.score)
     accepted = [v for v in verdicts if v.accepted]
     if not accepted:
         return Match(citation.key, "not_found", method=method, reason=_why_not(citation, verdicts))
@@ -389,7 +396,7 @@ def decide(citation: Citation, articles: Iterable[Article], method: str) -> Matc
         return Match(citation.key, "ambiguous", candidates=pmids, method=method, score=best.score,
                      reason=f"{len(pmids)} records fit equally well")
     article = next(a for a in articles if a.pmid == best.pmid)
-    notes = disagreements(best.reading or citation, article)
+    notes = disagreements(best.reading or citation, article, journals)
     return Match(citation.key, "matched", pmid=best.pmid, method=method, score=best.score,
                  notes=notes)
 
@@ -414,7 +421,7 @@ def _why_not(citation: Citation, verdicts: list[Verdict]) -> str:
 
 
 # -- queries -----------------------------------------------------------------------------------
-def ecitmatch_line(citation: Citation, tag: str) -> str | None:
+def ecitmatch_line(citation: Citation, tag: str, journals: Journals | None = None) -> str | None:
     """journal|year|volume|first_page|author|key| — or None when ECitMatch cannot place it."""
     if citation.kind not in ("article", "epub_ahead") or not citation.journal:
         return None
@@ -428,7 +435,8 @@ def ecitmatch_line(citation: Citation, tag: str) -> str | None:
     def clean(value) -> str:
         return re.sub(r"[|\r\n]+", " ", str(value or "")).strip().lower()
 
-    fields = [nlm_journal(citation), citation.year, citation.volume, page, author_field, tag]
+    fields = [nlm_journal(citation, journals), citation.year, citation.volume, page,
+              author_field, tag]
     return "|".join(clean(f) for f in fields) + "|"
 
 
@@ -447,12 +455,12 @@ def title_words(title: str, limit: int = 6) -> list[str]:
     return [w for w in seen if w in chosen]
 
 
-def fallback_query(citation: Citation) -> str | None:
+def fallback_query(citation: Citation, journals: Journals | None = None) -> str | None:
     """A PubMed query that should bring back the citation's record among few others: the
     clauses of every reading of it, each once."""
     clauses: list[str] = []
     for reading in citation.readings:
-        for clause in _fallback_clauses(reading):
+        for clause in _fallback_clauses(reading, journals):
             if clause not in clauses:
                 clauses.append(clause)
     if not clauses:
@@ -462,7 +470,7 @@ def fallback_query(citation: Citation) -> str | None:
     return " OR ".join(f"({a})" for a in clauses)
 
 
-def _fallback_clauses(citation: Citation) -> list[str]:
+def _fallback_clauses(citation: Citation, journals: Journals | None) -> list[str]:
     if citation.kind in ("unparsed", "pmid"):
         return []
     if citation.kind == "doi":
@@ -471,7 +479,7 @@ def _fallback_clauses(citation: Citation) -> list[str]:
         later = _later_paper_query(citation)
         return [later] if later else []
     years = f"{citation.year - 1}:{citation.year + 1}[dp]" if citation.year else None
-    journal = f"{_quoted(nlm_journal(citation))}[ta]" if citation.journal else None
+    journal = f"{_quoted(nlm_journal(citation, journals))}[ta]" if citation.journal else None
     author = citation.first_author
     alternatives = []
     if author and (journal or years):
@@ -534,13 +542,13 @@ def _same_first_author(author, article: Article) -> bool:
             and (not initial or fold(first.initials or "").startswith(initial)))
 
 
-def answers_query(citation: Citation, article: Article) -> bool:
+def answers_query(citation: Citation, article: Article, journals: Journals | None = None) -> bool:
     """Would PubMed return this record for the citation's own fallback query (of any of its
     readings)?"""
-    return any(_answers_query(reading, article) for reading in citation.readings)
+    return any(_answers_query(reading, article, journals) for reading in citation.readings)
 
 
-def _answers_query(citation: Citation, article: Article) -> bool:
+def _answers_query(citation: Citation, article: Article, journals: Journals | None) -> bool:
     """Would PubMed return this record for this reading's fallback query?
 
     Combined ESearch requests return the union for many citations; checking each record against
@@ -553,11 +561,11 @@ def _answers_query(citation: Citation, article: Article) -> bool:
         return _answers_later_paper_query(citation, article)
     near_year = (citation.year is None or article.year is None
                  or abs(citation.year - article.year) <= 1)
-    journals = cited_journal_forms(citation)
-    same_journal = bool(journals & journal_forms(article)) if journals else None
+    cited = cited_journal_forms(citation, journals)
+    same_journal = bool(cited & journal_forms(article)) if cited else None
     author = citation.first_author
     if author and article.authors and near_year and same_journal is not False:
-        if _same_first_author(author, article) and (journals or citation.year):
+        if _same_first_author(author, article) and (cited or citation.year):
             return True
     if near_year:
         record_words = set(fold(article.title).split())
@@ -586,7 +594,8 @@ def _with_note(m: Match, note: str) -> Match:
     return replace(m, reason=f"{m.reason}; {note}" if m.reason else note)
 
 
-def _check_printed_ids(citation: Citation, m: Match, run: MatchRun) -> Match:
+def _check_printed_ids(citation: Citation, m: Match, run: MatchRun,
+                       journals: Journals | None) -> Match:
     """A PMID or DOI printed in a full reference is used, and checked: when its record does not
     fit the printed title and authors, the reference is linked to neither that record nor
     another one silently; the reason says what disagrees."""
@@ -604,7 +613,7 @@ def _check_printed_ids(citation: Citation, m: Match, run: MatchRun) -> Match:
         if record is not None and all(record.pmid != r.pmid for _, _, r in checks):
             checks.append(("DOI", citation.doi, record))
     for label, ident, record in checks:
-        v = judge(citation, record)
+        v = judge(citation, record, journals)
         named = f"the printed {label} {ident} is PMID {record.pmid}"
         if v.accepted:
             if m.status == "matched" and m.pmid == record.pmid:
@@ -614,7 +623,8 @@ def _check_printed_ids(citation: Citation, m: Match, run: MatchRun) -> Match:
                              method=m.method, score=m.score,
                              reason=f"{named}, and PMID {m.pmid} fits the reference too")
             return Match(citation.key, "matched", pmid=record.pmid, method=label.lower(),
-                         score=v.score, notes=disagreements(v.reading or citation, record))
+                         score=v.score,
+                         notes=disagreements(v.reading or citation, record, journals))
         what = "; ".join(v.conflicts) or f"score {v.score:.2f}"
         described = f"{named}, another work ({_short(record.title, 50)!r}, {v.where}: {what})"
         if m.status == "matched":
@@ -654,9 +664,11 @@ def _ecitmatch_pmid(answer: str) -> tuple[str | None, str]:
 class Matcher:
     """ECitMatch, ESearch and EFetch for a batch of citations, with as few requests as it can."""
 
-    def __init__(self, client, progress: Progress | None = None):
+    def __init__(self, client, progress: Progress | None = None,
+                 journals: Journals | None = None):
         self.client = client
         self.progress = progress or (lambda stage, n: None)
+        self.journals = _journals(journals)  # what the run knows of journals, passed on
 
     def fetch(self, pmids: Iterable[str], run: MatchRun) -> None:
         missing = sorted({p for p in pmids if p not in run.articles}, key=int)
@@ -669,7 +681,8 @@ class Matcher:
         self.progress("fetched", len(missing))
 
     def search(self, citations: Sequence[Citation]) -> set[str]:
-        ids = self._search_terms([q for q in (fallback_query(c) for c in citations) if q])
+        ids = self._search_terms([q for q in (fallback_query(c, self.journals) for c in citations)
+                                  if q])
         self.progress("searched", len(citations))
         return ids
 
@@ -707,7 +720,7 @@ class Matcher:
         lines, tagged = [], {}
         for i, c in enumerate(todo):
             for j, reading in enumerate(c.readings):
-                line = ecitmatch_line(reading, f"r{i}" if j == 0 else f"r{i}.{j}")
+                line = ecitmatch_line(reading, f"r{i}" if j == 0 else f"r{i}.{j}", self.journals)
                 if line:
                     lines.append(line)
                     tagged[line.rsplit("|", 2)[1]] = c
@@ -739,13 +752,14 @@ class Matcher:
         for c in todo:
             if c.key in found:
                 articles = [run.articles[p] for p in found[c.key] if p in run.articles]
-                m = decide(c, articles, "ecitmatch")
+                m = decide(c, articles, "ecitmatch", self.journals)
                 if m.status == "matched":
                     run.matches[c.key] = m
                 else:
                     failed_ecitmatch.append(c)
             else:
-                run.matches[c.key] = decide(c, self._pool(c, candidates, run), "esearch")
+                run.matches[c.key] = decide(c, self._pool(c, candidates, run), "esearch",
+                                            self.journals)
 
         # Round 2: ECitMatch answers that failed verification get the ESearch treatment too.
         if failed_ecitmatch:
@@ -753,7 +767,7 @@ class Matcher:
             self.fetch(extra, run)
             for c in failed_ecitmatch:
                 pool = self._pool(c, extra | set(found[c.key]), run)
-                m = decide(c, pool, "esearch")
+                m = decide(c, pool, "esearch", self.journals)
                 unread = next((run.unreadable[p] for p in found[c.key] if p in run.unreadable),
                               None)
                 if unread and m.status != "matched":
@@ -767,7 +781,8 @@ class Matcher:
             self.fetch(self.find_dois([c.doi for c in unchecked]), run)
         for c in todo:
             if (c.pmid or c.doi) and run.matches[c.key].status != "pending":
-                run.matches[c.key] = _check_printed_ids(c, run.matches[c.key], run)
+                run.matches[c.key] = _check_printed_ids(c, run.matches[c.key], run,
+                                                        self.journals)
         return run
 
     @staticmethod
@@ -786,8 +801,7 @@ class Matcher:
             ids.update(self._search_group(terms[start : start + size]))
         return ids
 
-    @staticmethod
-    def _pool(citation: Citation, pmids: set[str], run: MatchRun) -> list[Article]:
+    def _pool(self, citation: Citation, pmids: set[str], run: MatchRun) -> list[Article]:
         """The records the citation's own query brought back, in PMID order."""
         return [run.articles[p] for p in sorted(pmids, key=int)
-                if p in run.articles and answers_query(citation, run.articles[p])]
+                if p in run.articles and answers_query(citation, run.articles[p], self.journals)]

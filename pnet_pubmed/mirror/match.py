@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from pnet_pubmed.entrez import NotCachedError
+from pnet_pubmed.journals import Journals
 from pnet_pubmed.matching import (
     LATER_PAPER_YEARS,
     MAX_CANDIDATES,
@@ -109,8 +110,10 @@ class _Clauses:
 class MirrorIndex:
     """Look-ups in the mirror tables, and records read from the store, for one link run."""
 
-    def __init__(self, store) -> None:
+    def __init__(self, store, journals: Journals | None = None) -> None:
         self.store = store
+        # what the run knows of journals (the shipped table when None)
+        self.journals = Journals.shipped() if journals is None else journals
         self._conn: sa.Connection | None = None
         self._cursor = None
         self._statements: dict[tuple, str] = {}
@@ -286,7 +289,7 @@ class MirrorIndex:
                 out.titles.append((words, years))
             return out
         years = (c.year - 1, c.year + 1) if c.year else None
-        out.journals = cited_journal_forms(c) if c.journal else set()
+        out.journals = cited_journal_forms(c, self.journals) if c.journal else set()
         author = c.first_author
         if author and (c.journal or years):
             out.authors.append((surname_key(author.last), fold(author.initials)[:1] or None,
@@ -370,7 +373,7 @@ class MirrorMatcher(Matcher):
     """matching.Matcher with the mirror as ECitMatch, ESearch and EFetch."""
 
     def __init__(self, index: MirrorIndex, progress: Progress | None = None) -> None:
-        super().__init__(index, progress)
+        super().__init__(index, progress, index.journals)
         self.index = index
         self._own: dict[str, set[str] | None] = {}
 
@@ -408,9 +411,9 @@ class MirrorMatcher(Matcher):
         # record it accepts), so the others need not be checked; the result is the same.
         own = self._own.get(citation.key)
         if own is None:
-            return Matcher._pool(citation, pmids, run)
+            return super()._pool(citation, pmids, run)
         return [run.articles[p] for p in sorted(pmids & own, key=int)
-                if p in run.articles and answers_query(citation, run.articles[p])]
+                if p in run.articles and answers_query(citation, run.articles[p], self.journals)]
 
 
 @dataclass
@@ -456,17 +459,19 @@ class LinkMatcher:
         return out
 
 
-def link_matcher(store, client, source: str, progress: Progress | None = None):
+def link_matcher(store, client, source: str, progress: Progress | None = None,
+                 journals: Journals | None = None):
     """The matcher `link` runs for a source: "auto" (the mirror when the database holds one,
-    then E-utilities for the rest), "mirror" (the mirror alone) or "eutils"."""
+    then E-utilities for the rest), "mirror" (the mirror alone) or "eutils"; journals: what
+    the run knows of journals (the shipped table when None)."""
     if source not in SOURCES:
         raise MirrorError(f"unknown source {source!r}: use one of {', '.join(SOURCES)}")
     if source == "eutils":
-        return Matcher(client, progress=progress)
+        return Matcher(client, progress=progress, journals=journals)
     if not has_mirror(store):
         if source == "mirror":
             raise MirrorError("the database holds no mirror: load NLM's files with "
                               "`pnet-pubmed mirror load` first")
-        return Matcher(client, progress=progress)
-    fallback = Matcher(client, progress=progress) if source == "auto" else None
-    return LinkMatcher(MirrorIndex(store), fallback, progress)
+        return Matcher(client, progress=progress, journals=journals)
+    fallback = Matcher(client, progress=progress, journals=journals) if source == "auto" else None
+    return LinkMatcher(MirrorIndex(store, journals), fallback, progress)
