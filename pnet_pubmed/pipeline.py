@@ -15,7 +15,7 @@ from . import citations as reading
 from . import errors
 from .citations import references_from_bytes
 from .config import Settings
-from .entrez import EntrezClient, EntrezError, NotCachedError, RequestStats
+from .eutils import EntrezClient, EntrezError, NotCachedError, RequestStats
 from .mirror.match import MirrorError, link_matcher
 from .store import Store
 from .values import Citation, Match

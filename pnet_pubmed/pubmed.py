@@ -12,7 +12,7 @@ What is guaranteed:
   without its descriptor, ...) becomes a RecordError naming it; every other record is returned.
 - Nothing is loaded from outside: no DTD, no external entity, no network; a DOCTYPE with an
   internal subset (where entities would be declared) is refused, and lxml is told not to resolve
-  entities anyway. Size limits for answers from the network are entrez.py's.
+  entities anyway. Size limits for answers from the network are eutils'.
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ def iter_records(source: Source) -> Iterator[Article | Deletion | RecordError]:
     file, plain or gzip-compressed (recognised by its content, whatever the name). Records come out
     in document order; a document that breaks raises PubmedXMLError when the reader gets to the
     break, after the records before it. Bytes are never decompressed: an answer from the network
-    is already decoded, within entrez.py's limits.
+    is already decoded, within eutils' limits.
     """
     chunks = _chunks(source, gunzip=not isinstance(source, bytes | bytearray | memoryview))
     try:

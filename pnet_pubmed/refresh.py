@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 
 from .config import Settings
-from .entrez import EntrezClient, EntrezError, RequestStats
+from .eutils import EntrezClient, EntrezError, RequestStats
 from .flags import REF_TYPES, RETRACTED_PUBLICATION, Flag, article_flags
 from .pipeline import LinkError
 from .store import Store

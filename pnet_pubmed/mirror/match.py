@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from pnet_pubmed.entrez import NotCachedError
+from pnet_pubmed.eutils import NotCachedError
 from pnet_pubmed.matching import (
     LATER_PAPER_YEARS,
     MAX_CANDIDATES,
