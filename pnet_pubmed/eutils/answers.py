@@ -7,14 +7,13 @@ records that were asked for, each under its own PMID.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 from xml.parsers import expat
 
 import requests
-from Bio import Entrez
+from lxml import etree
 
 from ..pubmed import PubmedRecords, PubmedXMLError, RecordError, parse_records
 from ..values import Article
@@ -31,19 +30,42 @@ def is_html(body: bytes) -> bool:
     return head.startswith(b"<!doctype html") or head.startswith(b"<html") or b"<html" in head
 
 
-def validate_esearch(body: bytes) -> dict:
-    """Parse an ESearch answer; a backend error or a non-XML page is a BadAnswer."""
+@dataclass(frozen=True)
+class ESearchAnswer:
+    """What an ESearch answer says: how many records the query finds, and the ids returned."""
+
+    count: int
+    ids: tuple[str, ...]
+
+
+def _xml_parser() -> etree.XMLParser:
+    # lxml on its public API, told to load no DTD, resolve no entity and reach no network
+    # (a parser per document: lxml parsers are not to be shared between threads). Bio.Entrez.read
+    # would fetch a DTD it does not ship from NCBI by itself (past the rate limit, the cache and
+    # the size caps) and fail without the network.
+    return etree.XMLParser(load_dtd=False, no_network=True, resolve_entities=False,
+                           huge_tree=False, remove_comments=True, remove_pis=True)
+
+
+def validate_esearch(body: bytes) -> ESearchAnswer:
+    """Read an ESearch answer; a backend error, a non-XML page or a malformed count or id is a
+    BadAnswer."""
     if not body.strip() or is_html(body):
         raise BadAnswer("ESearch answered with an HTML page or nothing")
     try:
-        record = Entrez.read(io.BytesIO(body), validate=False)
-    except Exception as exc:  # Bio.Entrez raises several unrelated types for bad XML
+        root = etree.fromstring(body, parser=_xml_parser())
+    except etree.XMLSyntaxError as exc:
         raise BadAnswer(f"ESearch answer is not valid XML ({type(exc).__name__})") from exc
-    if not isinstance(record, dict) or "IdList" not in record:
+    id_list = root.find("IdList")
+    if id_list is None:
         # NCBI's backend failures arrive as <eSearchResult><ERROR>...</ERROR>: retry those.
-        message = record.get("ERROR") if isinstance(record, dict) else None
+        message = root.findtext("ERROR")
         raise BadAnswer(f"ESearch error: {str(message or 'no IdList')[:120]}")
-    return record
+    ids = tuple((el.text or "").strip() for el in id_list.iter("Id"))
+    count = (root.findtext("Count") or str(len(ids))).strip()
+    if not count.isdigit() or not all(i.isdigit() for i in ids):
+        raise BadAnswer("ESearch answer has a count or an id that is not a number")
+    return ESearchAnswer(int(count), ids)
 
 
 def validate_ecitmatch(body: bytes, expected_lines: int) -> list[str]:

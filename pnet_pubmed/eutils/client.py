@@ -24,6 +24,7 @@ from ..util import chunked
 from ..values import Article
 from .answers import (
     EFetchAnswer,
+    ESearchAnswer,
     norm_pmid,
     validate_ecitmatch,
     validate_efetch_answer,
@@ -348,15 +349,15 @@ class EntrezClient:
 
     def esearch(self, term: str, retmax: int = 10000) -> tuple[int, list[str]]:
         """Ids for a PubMed query (POST, so long OR-combined queries fit)."""
-        _, record = self.request(
+        _, answer = self.request(
             "esearch.fcgi",
             {"db": "pubmed", "term": term, "retmax": str(retmax), "retstart": "0"},
             method="POST",
             step="ESearch",
             validate=validate_esearch,
         )
-        ids = [str(i) for i in record["IdList"]]
-        return int(record.get("Count", len(ids))), ids
+        assert isinstance(answer, ESearchAnswer)
+        return answer.count, list(answer.ids)
 
     def efetch(self, pmids: Iterable[str]) -> list[Article]:
         """The readable records of the ids (efetch_records also names the unreadable ones)."""
