@@ -18,11 +18,11 @@ from .config import Settings
 from .eutils import EntrezClient, EntrezError, NotCachedError, RequestStats
 from .mirror.match import MirrorError, link_matcher
 from .store import Store
-from .values import Citation, Match
+from .util import chunked
+from .values import MATCH_STATUSES, Citation, Match
 
 BUNDLED_LIST = "references.txt"
 BUNDLED_COLLECTION = "pnet-review-2015"
-STATUSES = ("matched", "ambiguous", "not_found", "pending")
 STDIN = "-"  # `link -`: the list comes on standard input
 STDIN_SOURCE = "<stdin>"  # collections.source of such a list
 STDIN_COLLECTION = "stdin"  # its collection, without --collection
@@ -49,7 +49,7 @@ class LinkSummary:
         return {
             "collection": self.collection,
             "references": self.references,
-            **{k: self.counts.get(k, 0) for k in ("matched", "ambiguous", "not_found", "pending")},
+            **{k: self.counts.get(k, 0) for k in MATCH_STATUSES},
             "removed": self.removed,
             "undecided": self.undecided,
             "articles_stored": self.articles_stored,
@@ -101,11 +101,6 @@ def _parsed(data: bytes, name: str, settings: Settings,
     citations = references_from_bytes(data, name, progress)
     cache.save(settings.cache_dir, data, citations)
     return citations
-
-
-def _batches(items: list[Citation], size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def link(
@@ -164,7 +159,7 @@ def link(
                 matcher = link_matcher(store, client, settings.source, report)
             except MirrorError as exc:
                 raise LinkError(str(exc)) from exc
-            for batch in _batches(citations, batch_size):
+            for batch in chunked(citations, batch_size):
                 try:
                     run = matcher.run(batch)
                 except NotCachedError:
@@ -198,5 +193,5 @@ def link(
 def status_counts(store: Store, collection: str) -> dict[str, int]:
     for row in store.collections():
         if row["name"] == collection:
-            return {s: row.get(f"n_{s}", 0) for s in STATUSES}
+            return {s: row.get(f"n_{s}", 0) for s in MATCH_STATUSES}
     return {}

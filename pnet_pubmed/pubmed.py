@@ -34,6 +34,7 @@ from pnet_pubmed.pubmed_record import (
     one_line,
     read_record,
 )
+from pnet_pubmed.util import chunked
 from pnet_pubmed.values import Article
 
 from .errors import PnetPubmedError
@@ -148,8 +149,8 @@ def _raw_chunks(source: Any) -> Iterator[bytes]:
     if isinstance(source, bytes | bytearray | memoryview):
         # In pieces: libxml2 refuses to take more than 10 MB in one go (without huge_tree).
         view = memoryview(source).cast("B")
-        for start in range(0, len(view), _CHUNK):
-            yield bytes(view[start : start + _CHUNK])
+        for piece in chunked(view, _CHUNK):
+            yield bytes(piece)
         return
     if isinstance(source, str | os.PathLike):
         with open(source, "rb") as f:

@@ -29,6 +29,7 @@ from uuid import UUID
 
 from . import csvout, errors
 from .store import Store
+from .util import first_line
 
 DEFAULT_LIMIT = 1000
 DEFAULT_TIMEOUT = 30.0  # seconds; None or 0: no time limit
@@ -319,7 +320,7 @@ def _record_fields(text: str) -> list[str | None]:
 
 
 def _translate(err: Exception, denied: list[int]) -> QueryError:
-    line = _first_line(err)
+    line = first_line(err)
     # SQLite reports a denial as SQLITE_AUTH or, for some statements, SQLITE_SCHEMA: what
     # the authorizer saw is the reliable sign.
     if denied:
@@ -337,11 +338,6 @@ def _translate(err: Exception, denied: list[int]) -> QueryError:
     if "cannot insert multiple commands" in line:
         line = "give one statement at a time"
     return QueryError(f"SQL error: {line}")
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err)
-    return next((s.strip() for s in text.splitlines() if s.strip()), type(err).__name__)
 
 
 def _unique(names: Sequence[str]) -> list[str]:

@@ -22,8 +22,9 @@ def first_line(err: BaseException) -> str:
     return next((s.strip() for s in text.splitlines() if s.strip()), type(err).__name__)
 
 
-def one_line(text: object, limit: int | None = None) -> str:
-    """The text with every run of white space as one space, cut to `limit` characters with "…"."""
+def one_line(text: object, limit: int | None = 200) -> str:
+    """The text with every run of white space as one space, cut to `limit` characters with "…"
+    (None: not cut)."""
     flat = " ".join(str(text).split())
     if limit is None or len(flat) <= limit:
         return flat

@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from pnet_pubmed.store import Store
 from pnet_pubmed.store import schema as t
 from pnet_pubmed.store.rows import mesh_ui
+from pnet_pubmed.util import chunked
 from pnet_pubmed.values import (
     AbstractSection,
     Article,
@@ -58,11 +59,6 @@ class ChunkResult:
     deleted: int = 0
     kept_linked: int = 0  # deleted by NLM but kept: a reference is linked to it
     index_seconds: float = 0.0  # spent in Store.after_save_articles (the search index)
-
-
-def _pieces(items: Sequence, size: int = IN_CHUNK) -> Iterable[list]:
-    for i in range(0, len(items), size):
-        yield list(items[i : i + size])
 
 
 def _order_key(date_revised: str | None, file_name: str | None) -> tuple[str, str]:
@@ -100,7 +96,7 @@ class Writer:
         a, m, f, d = t.articles.c, t.mirror_records.c, t.mirror_files.c, t.mirror_deletions.c
         stored: dict[str, tuple] = {}
         tombs: dict[str, str] = {}
-        for piece in _pieces(chunk.pmids):
+        for piece in chunked(chunk.pmids, IN_CHUNK):
             stored.update((r.pmid, r) for r in conn.execute(
                 sa.select(a.pmid, a.title, a.year, a.date_revised, f.name)
                 .select_from(t.articles.outerjoin(t.mirror_records, m.pmid == a.pmid)
@@ -137,7 +133,7 @@ class Writer:
             self.insert_ignore(t.mirror_journals, new_journals)
             self.journals.update(new_journals)
         revived = [p for p in chunk.pmids if p in tombs]
-        for piece in _pieces(revived):
+        for piece in chunked(revived, IN_CHUNK):
             conn.execute(t.mirror_deletions.delete().where(d.pmid.in_(piece)))
         # The search index (and any other derived data) follows the rows just written.
         if self.store.article_hooks or (type(self.store).after_save_articles
@@ -151,7 +147,7 @@ class Writer:
         """Remove what the new versions of these records replace: child rows, title words."""
         conn = self.conn
         for table in t.ARTICLE_CHILD_TABLES:
-            for piece in _pieces(pmids):
+            for piece in chunked(pmids, IN_CHUNK):
                 conn.execute(table.delete().where(table.c.pmid.in_(piece)))
         self._forget_title_words([(p, stored[p].title, stored[p].year) for p in pmids])
 
@@ -189,7 +185,7 @@ class Writer:
         stored: dict[str, tuple] = {}
         tombs: dict[str, str] = {}
         linked: set[str] = set()
-        for piece in _pieces(unique):
+        for piece in chunked(unique, IN_CHUNK):
             stored.update((row.pmid, row) for row in conn.execute(
                 sa.select(a.pmid, a.title, a.year, f.name)
                 .select_from(t.articles.outerjoin(t.mirror_records, m.pmid == a.pmid)
@@ -207,9 +203,9 @@ class Writer:
         kept = [p for p in gone if p in linked]
         dropped = [p for p in gone if p not in linked]
         self._forget_title_words((p, stored[p].title, stored[p].year) for p in gone)
-        for piece in _pieces(kept):
+        for piece in chunked(kept, IN_CHUNK):
             conn.execute(t.mirror_records.delete().where(m.pmid.in_(piece)))
-        for piece in _pieces(dropped):
+        for piece in chunked(dropped, IN_CHUNK):
             # The foreign keys' cascades take the child rows, mirror_records and the search
             # index rows with the article.
             conn.execute(t.articles.delete().where(a.pmid.in_(piece)))

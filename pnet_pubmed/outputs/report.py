@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from .. import __version__
 from ..errors import InputError
 from ..store import Store, StoreError
+from ..values import MATCH_STATUSES
 
-STATUSES = ("matched", "ambiguous", "not_found", "pending")
+STATUSES = MATCH_STATUSES
 STATUS_LABELS = {
     "matched": "linked",
     "ambiguous": "ambiguous",
