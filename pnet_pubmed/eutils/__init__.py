@@ -20,7 +20,6 @@ from .errors import (
     EntrezError,
     IncompleteAnswer,
     NotCachedError,
-    UnreachableError,
 )
 
 __all__ = [
@@ -34,7 +33,6 @@ __all__ = [
     "IncompleteAnswer",
     "NotCachedError",
     "RequestStats",
-    "UnreachableError",
     "cache_key",
     "open_cache",
     "validate_efetch_answer",

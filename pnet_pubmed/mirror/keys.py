@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pnet_pubmed.matching import STOPWORDS, first_page, fold, journal_forms, surname_key, volume_key
+from pnet_pubmed.matching.fields import (
+    STOPWORDS,
+    first_page,
+    fold,
+    journal_forms,
+    surname_key,
+    volume_key,
+)
 from pnet_pubmed.values import Article
 
 KEYS_VERSION = 1

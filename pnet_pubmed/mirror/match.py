@@ -32,13 +32,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from pnet_pubmed.eutils import NotCachedError
-from pnet_pubmed.matching import (
-    LATER_PAPER_YEARS,
-    MAX_CANDIDATES,
-    Matcher,
-    MatchRun,
-    Progress,
-    answers_query,
+from pnet_pubmed.matching.fields import (
     cited_journal_forms,
     first_page,
     fold,
@@ -46,9 +40,10 @@ from pnet_pubmed.matching import (
     query_titles,
     surname_key,
     title_variants,
-    title_words,
     volume_key,
 )
+from pnet_pubmed.matching.matcher import MAX_CANDIDATES, Matcher, MatchRun, Progress
+from pnet_pubmed.matching.queries import LATER_PAPER_YEARS, answers_query, title_words
 from pnet_pubmed.store import schema as t
 from pnet_pubmed.values import Article, Author, Citation, Match
 
