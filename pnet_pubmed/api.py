@@ -171,7 +171,7 @@ def collections(*, db: str | None = None) -> tuple[Collection, ...]:
     try:
         out = []
         for row in store.collections():
-            counts = {s: row.get(f"n_{s}", 0) for s in MATCH_STATUSES}
+            counts: dict[str, int] = {s: row.get(f"n_{s}", 0) for s in MATCH_STATUSES}
             last = row.get("updated_at")
             out.append(Collection(row["name"], row.get("source"), sum(counts.values()), counts,
                                   last.isoformat() if hasattr(last, "isoformat") else last))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -144,7 +144,7 @@ def _check_head(head: bytes) -> None:
         raise PubmedXMLError(f"<{ROOT}> refers to an XML Schema; PubMed XML has none")
 
 
-def _raw_chunks(source: Any) -> Iterator[bytes]:
+def _raw_chunks(source: Any) -> Generator[bytes, None, None]:
     """The bytes of a source: bytes as given, a binary stream or a file read in chunks."""
     if isinstance(source, bytes | bytearray | memoryview):
         # In pieces: libxml2 refuses to take more than 10 MB in one go (without huge_tree).
@@ -194,7 +194,7 @@ def _gunzip(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
         raise PubmedXMLError("truncated gzip data: the compressed stream ends too early")
 
 
-def _chunks(source: Any, gunzip: bool) -> Iterator[bytes]:
+def _chunks(source: Any, gunzip: bool) -> Generator[bytes, None, None]:
     raw = _raw_chunks(source)
     try:
         first = next(raw, b"")

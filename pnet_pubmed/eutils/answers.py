@@ -194,14 +194,19 @@ def validate_efetch_answer(body: bytes, requested: Iterable[str]) -> EFetchAnswe
     return answer
 
 
+def request_body(request: requests.PreparedRequest, errors: str = "replace") -> str:
+    """The body of a request as text ("" for none; the client never streams one)."""
+    body = request.body
+    if isinstance(body, bytes):
+        return body.decode("utf-8", errors)
+    return body if isinstance(body, str) else ""
+
+
 def _form(request: requests.PreparedRequest | None) -> dict[str, str]:
     if request is None:
         return {}
-    body = request.body
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
     pairs = parse_qsl(urlsplit(request.url or "").query, keep_blank_values=True)
-    pairs += parse_qsl(body or "", keep_blank_values=True)
+    pairs += parse_qsl(request_body(request), keep_blank_values=True)
     return dict(pairs)
 
 

@@ -18,7 +18,7 @@ from requests_cache import SQLiteCache
 
 from ..config import Settings
 from ..util import first_line
-from .answers import validate_response
+from .answers import request_body, validate_response
 from .errors import BadAnswer, EntrezError
 
 # Parameters that identify the user, not the question: never part of a cache key, and masked in
@@ -39,11 +39,9 @@ def cache_key(request: requests.PreparedRequest, **_ignored) -> str:
     split = urlsplit(request.url or "")
     params = [(k, v) for k, v in parse_qsl(split.query, keep_blank_values=True)
               if k not in PRIVATE_PARAMS]
-    body = request.body
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "surrogateescape")
+    body = request_body(request, "surrogateescape")
     if body:
-        ctype = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        ctype = str(request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype == "application/x-www-form-urlencoded":
             params += [(k, v) for k, v in parse_qsl(body, keep_blank_values=True)
                        if k not in PRIVATE_PARAMS]

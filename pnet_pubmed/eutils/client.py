@@ -8,13 +8,16 @@ import logging
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import TypeVar, cast
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import requests
+from pyrate_limiter import Limiter
 from requests_cache.policy.expiration import get_expiration_datetime
 
 from .. import logs
@@ -24,7 +27,6 @@ from ..util import chunked
 from ..values import Article
 from .answers import (
     EFetchAnswer,
-    ESearchAnswer,
     norm_pmid,
     validate_ecitmatch,
     validate_efetch_answer,
@@ -44,6 +46,7 @@ from .retries import RETRY_STATUSES, backoff, connect_failure, retry_after
 from .transport import LimitedAdapter, _TooLarge, _TooSlow, size_text
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # URLs longer than this are refused by some proxies; ECitMatch batches stay below it.
 MAX_ECITMATCH_URL = 6000
@@ -117,6 +120,7 @@ class EntrezClient:
             log.info("%s is the pickled cache of an earlier version; it is not opened and may be "
                      "deleted", cache_dir / OLD_PICKLED_CACHE)
         limiter = shared_limiter(settings.rate, cache_dir / RATE_LIMIT_FILE)
+        self._limiter: Limiter | None = limiter  # released once, by close()
         try:
             self.session = CachedLimitedSession(
                 cache_name=str(self.cache_path),
@@ -135,9 +139,9 @@ class EntrezClient:
 
     def close(self) -> None:
         self.session.close()
-        if self.session.limiter is not None:
-            release_limiter(self.session.limiter)
-            self.session.limiter = None
+        if self._limiter is not None:
+            release_limiter(self._limiter)
+            self._limiter = None
 
     def __enter__(self) -> EntrezClient:
         return self
@@ -183,10 +187,10 @@ class EntrezClient:
         *,
         method: str = "GET",
         step: str | None = None,
-        validate=None,
+        validate: Callable[[bytes], T],
         headers: dict[str, str] | None = None,
         fresh: bool = False,
-    ) -> tuple[requests.Response, object]:
+    ) -> tuple[requests.Response, T]:
         """One E-utilities request with retries: the response and its validated value.
 
         fresh: ask NCBI even when the cache has the answer (never with offline settings).
@@ -264,7 +268,7 @@ class EntrezClient:
                     if not from_cache:
                         expires = get_expiration_datetime(self.settings.cache_expire_days * 86400)
                         self.session.cache.save_response(response, expires=expires)
-                    return response, exc.value
+                    return response, cast(T, exc.value)
                 incomplete = exc.missing
                 last_problem = str(exc)
                 self.stats.failures["incomplete"] += 1
@@ -288,14 +292,14 @@ class EntrezClient:
         raise EntrezError(self._scrub(message))
 
     @staticmethod
-    def _value(response: requests.Response, validate) -> object:
-        if not validate:
-            return None
+    def _value(response: requests.Response, validate: Callable[[bytes], T]) -> T:
         if hasattr(response, "validated"):
+            # Validated by the cache filter (answers.validate_response, which reads the same
+            # endpoint's answer as `validate` would): once is enough.
             value, error = response.validated
             if error is not None:
                 raise error
-            return value
+            return cast(T, value)
         return validate(response.content)
 
     def _retry(self, step: str, attempt: int, attempts: int, problem: str,
@@ -327,7 +331,7 @@ class EntrezClient:
                 {"db": "pubmed", "retmode": "xml", "bdata": "\r".join(chunk)},
                 method="GET" if size <= MAX_ECITMATCH_URL else "POST",
                 step="ECitMatch",
-                validate=lambda body, n=expected: validate_ecitmatch(body, n),
+                validate=partial(validate_ecitmatch, expected_lines=expected),
                 headers={"X-Citation-Lines": str(expected)},
             )
             results.extend(answer)
@@ -356,7 +360,6 @@ class EntrezClient:
             step="ESearch",
             validate=validate_esearch,
         )
-        assert isinstance(answer, ESearchAnswer)
         return answer.count, list(answer.ids)
 
     def efetch(self, pmids: Iterable[str]) -> list[Article]:
@@ -386,7 +389,7 @@ class EntrezClient:
                 {"db": "pubmed", "id": ",".join(chunk), "retmode": "xml", "rettype": "abstract"},
                 method="POST",
                 step="EFetch",
-                validate=lambda body, ids=tuple(chunk): validate_efetch_answer(body, ids),
+                validate=partial(validate_efetch_answer, requested=tuple(chunk)),
                 fresh=fresh,
             )
         except AnswerTooLargeError:

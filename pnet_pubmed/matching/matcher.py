@@ -151,7 +151,7 @@ class Matcher:
         # find it (one ESearch for all of them) and check it against the text.
         unchecked = [c for c in todo if c.doi and not self._doi_seen(c.doi, run)]
         if unchecked:
-            self.fetch(self.find_dois([c.doi for c in unchecked]), run)
+            self.fetch(self.find_dois([c.doi for c in unchecked if c.doi]), run)
         for c in todo:
             if (c.pmid or c.doi) and run.matches[c.key].status != "pending":
                 run.matches[c.key] = check_printed_ids(c, run.matches[c.key], run)
@@ -172,8 +172,7 @@ class Matcher:
             ids.update(self._search_group(group))
         return ids
 
-    @staticmethod
-    def _pool(citation: Citation, pmids: set[str], run: MatchRun) -> list[Article]:
+    def _pool(self, citation: Citation, pmids: set[str], run: MatchRun) -> list[Article]:
         """The records the citation's own query brought back, in PMID order."""
         return [run.articles[p] for p in sorted(pmids, key=int)
                 if p in run.articles and answers_query(citation, run.articles[p])]

@@ -79,7 +79,8 @@ def _fallback_clauses(citation: Citation) -> list[str]:
         later = _later_paper_query(citation)
         return [later] if later else []
     years = f"{citation.year - 1}:{citation.year + 1}[dp]" if citation.year else None
-    journal = f"{quoted(nlm_journal(citation))}[ta]" if citation.journal else None
+    journal_name = nlm_journal(citation)
+    journal = f"{quoted(journal_name)}[ta]" if journal_name else None
     author = citation.first_author
     alternatives = []
     if author and (journal or years):

@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -107,7 +108,7 @@ class MirrorIndex:
     def __init__(self, store) -> None:
         self.store = store
         self._conn: sa.Connection | None = None
-        self._cursor = None
+        self._cursor: Any = None  # the DB-API cursor of the driver (sqlite3 or psycopg)
         self._statements: dict[tuple, str] = {}
         self._journals: dict[str, frozenset[str]] = {}
         self._word_counts: dict[str, int] = {}
@@ -213,7 +214,8 @@ class MirrorIndex:
 
     def _cited_place(self, canon: frozenset[str], year: str, volume: str,
                      page: str) -> list[str]:
-        where, params = ["journal IN {list}"], list(sorted(canon))
+        where = ["journal IN {list}"]
+        params: list[object] = [*sorted(canon)]
         if volume:
             where.append("volume = ?")
             params.append(volume_key(volume))
@@ -272,13 +274,13 @@ class MirrorIndex:
             # matching._later_paper_query: the later full paper, by first author or title.
             if not c.year:
                 return None
-            years = (c.year - 1, c.year + LATER_PAPER_YEARS)
+            later: tuple[int, int] = (c.year - 1, c.year + LATER_PAPER_YEARS)
             words = title_words(title_variants(c)[-1]) if c.title else []
             if c.first_author and words:
                 out.authors.append((surname_key(c.first_author.last),
-                                    fold(c.first_author.initials)[:1] or None, years, False))
+                                    fold(c.first_author.initials)[:1] or None, later, False))
             if len(words) >= 3:
-                out.titles.append((words, years))
+                out.titles.append((words, later))
             return out
         years = (c.year - 1, c.year + 1) if c.year else None
         out.journals = cited_journal_forms(c) if c.journal else set()
@@ -303,7 +305,8 @@ class MirrorIndex:
         for surname, initial, years, with_journal in clauses.authors:
             if not surname or (with_journal and not canon):
                 continue
-            where, params = ["author = ?"], [surname]
+            where = ["author = ?"]
+            params: list[object] = [surname]
             if initial:
                 where.append("initial = ?")
                 params.append(initial)
@@ -348,7 +351,8 @@ class MirrorIndex:
         ordered = sorted(set(words), key=self._word_count)
         if not ordered or self._word_count(ordered[0]) == 0:
             return set()
-        where, params = ["w0.word = ?"], [ordered[0]]
+        where = ["w0.word = ?"]
+        params: list[object] = [ordered[0]]
         if years:
             where.append("w0.year BETWEEN ? AND ?")
             params += years
@@ -403,7 +407,7 @@ class MirrorMatcher(Matcher):
         # record it accepts), so the others need not be checked; the result is the same.
         own = self._own.get(citation.key)
         if own is None:
-            return Matcher._pool(citation, pmids, run)
+            return super()._pool(citation, pmids, run)
         return [run.articles[p] for p in sorted(pmids & own, key=int)
                 if p in run.articles and answers_query(citation, run.articles[p])]
 

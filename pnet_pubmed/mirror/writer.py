@@ -25,6 +25,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -71,7 +72,7 @@ class Writer:
     def __init__(self, store, conn: sa.Connection) -> None:
         self.store = store
         self.conn = conn
-        self.dbapi = conn.connection.driver_connection
+        self.dbapi: Any = conn.connection.driver_connection  # sqlite3 or psycopg
         self.descriptors = self._vocabulary(t.mesh_descriptors)
         self.qualifiers = self._vocabulary(t.mesh_qualifiers)
         j = t.mirror_journals.c
@@ -94,7 +95,7 @@ class Writer:
                        result: ChunkResult) -> None:
         conn = self.conn
         a, m, f, d = t.articles.c, t.mirror_records.c, t.mirror_files.c, t.mirror_deletions.c
-        stored: dict[str, tuple] = {}
+        stored: dict[str, sa.Row] = {}
         tombs: dict[str, str] = {}
         for piece in chunked(chunk.pmids, IN_CHUNK):
             stored.update((r.pmid, r) for r in conn.execute(
@@ -143,7 +144,7 @@ class Writer:
             result.index_seconds = time.perf_counter() - started
         result.written = len(chunk.pmids)
 
-    def _clear(self, pmids: list[str], stored: dict[str, tuple]) -> None:
+    def _clear(self, pmids: list[str], stored: dict[str, sa.Row]) -> None:
         """Remove what the new versions of these records replace: child rows, title words."""
         conn = self.conn
         for table in t.ARTICLE_CHILD_TABLES:
@@ -182,7 +183,7 @@ class Writer:
         a, m, f, r = t.articles.c, t.mirror_records.c, t.mirror_files.c, t.refs.c
         d = t.mirror_deletions.c
         unique = sorted(set(pmids))
-        stored: dict[str, tuple] = {}
+        stored: dict[str, sa.Row] = {}
         tombs: dict[str, str] = {}
         linked: set[str] = set()
         for piece in chunked(unique, IN_CHUNK):

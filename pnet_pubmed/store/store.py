@@ -680,7 +680,8 @@ class Store:
         if not article_rows_:
             return {}
 
-        def rows_of(table: sa.Table, *order: str, select: sa.Select | None = None) -> list:
+        def rows_of(table: sa.Table, *order: str,
+                    select: sa.Select | None = None) -> Sequence[sa.RowMapping]:
             q: sa.Select = select if select is not None else sa.select(table)
             q = q.where(table.c.pmid.in_(pmids)).order_by(*(table.c[o] for o in order))
             return conn.execute(q).mappings().all()
