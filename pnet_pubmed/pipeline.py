@@ -13,17 +13,17 @@ from pathlib import Path
 
 from . import errors
 from .config import Settings
-from .entrez import EntrezClient, EntrezError, NotCachedError, RequestStats
+from .eutils import EntrezClient, EntrezError, NotCachedError, RequestStats
 from .journals import Journals
 from .mirror.match import MirrorError, link_matcher
 from .references import citations_from_texts, read_input, references_from_bytes
 from .references import io as reference_io
 from .store import Store
-from .values import Citation, Match
+from .util import chunked
+from .values import MATCH_STATUSES, Citation, Match
 
 BUNDLED_LIST = "references.txt"
 BUNDLED_COLLECTION = "pnet-review-2015"
-STATUSES = ("matched", "ambiguous", "not_found", "pending")
 STDIN = "-"  # `link -`: the list comes on standard input
 STDIN_SOURCE = "<stdin>"  # collections.source of such a list
 STDIN_COLLECTION = "stdin"  # its collection, without --collection
@@ -50,7 +50,7 @@ class LinkSummary:
         return {
             "collection": self.collection,
             "references": self.references,
-            **{k: self.counts.get(k, 0) for k in ("matched", "ambiguous", "not_found", "pending")},
+            **{k: self.counts.get(k, 0) for k in MATCH_STATUSES},
             "removed": self.removed,
             "undecided": self.undecided,
             "articles_stored": self.articles_stored,
@@ -102,11 +102,6 @@ def _parsed(data: bytes, name: str, settings: Settings, journals: Journals,
     citations = references_from_bytes(data, name, progress, journals)
     cache.save(settings.cache_dir, data, citations, journals)
     return citations
-
-
-def _batches(items: list[Citation], size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def link(
@@ -169,7 +164,7 @@ def link(
                 matcher = link_matcher(store, client, settings.source, report, journals)
             except MirrorError as exc:
                 raise LinkError(str(exc)) from exc
-            for batch in _batches(citations, batch_size):
+            for batch in chunked(citations, batch_size):
                 try:
                     run = matcher.run(batch)
                 except NotCachedError:
@@ -203,5 +198,5 @@ def link(
 def status_counts(store: Store, collection: str) -> dict[str, int]:
     for row in store.collections():
         if row["name"] == collection:
-            return {s: row.get(f"n_{s}", 0) for s in STATUSES}
+            return {s: row.get(f"n_{s}", 0) for s in MATCH_STATUSES}
     return {}

@@ -140,6 +140,26 @@ def test_medline_records_carry_their_pmid():
     assert (cs[0].doi, cs[0].first_page) == ("10.1056/NEJMoa1009290", "514")
 
 
+def test_medline_fields_as_pubmed_exports_them():
+    """A PubMed .nbib export: PII before the DOI, DOIs in AID lines, a long author affiliation
+    and abstract over continuation lines, tags written without padding, a group author."""
+    text = ("PMID- 23985001\nOWN - NLM\nTI  - Diagnosis and treatment of hereditary\n"
+            "      hemochromatosis: an update.\nPG  - 517-30\n"
+            "LID - S1234-5678(13)00001-2 [pii]\nAB  - Hereditary hemochromatosis is a\n"
+            "      common disorder.\nFAU - Kanwar, Pushpjeet\nAU  - Kanwar P\n"
+            "AD  - Department of Medicine, a place\n      far away.\nAU - Kowdley KV\n"
+            "CN  - The HFE Study Group\nTA  - Expert Rev Gastroenterol Hepatol\n"
+            "JT  - Expert review of gastroenterology & hepatology\nDP  - 2013 Aug\n"
+            "VI  - 7\nIP  - 6\nAID - 10.1586/17474124.2013.816114 [doi]\n"
+            "AID - S1234-5678(13)00001-2 [pii]\nPST - ppublish\n")
+    (c,) = parse_references(text)
+    assert (c.kind, c.pmid, c.doi) == ("pmid", "23985001", "10.1586/17474124.2013.816114")
+    assert c.title == "Diagnosis and treatment of hereditary hemochromatosis: an update"
+    assert [a.last for a in c.authors] == ["Kanwar", "Kowdley"]
+    assert (c.group, c.journal, c.year, c.volume, c.first_page) == (
+        "The HFE Study Group", "Expert Rev Gastroenterol Hepatol", 2013, "7", "517")
+
+
 def test_format_is_detected_by_content_not_extension(tmp_path):
     for name, source in (("refs.txt", "refs.bib"), ("refs.bib", "refs.ris"),
                          ("refs.dat", "refs.json"), ("refs.json", "vancouver.txt")):

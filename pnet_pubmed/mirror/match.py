@@ -28,18 +28,13 @@ import re
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
-from pnet_pubmed.entrez import NotCachedError
+from pnet_pubmed.eutils import NotCachedError
 from pnet_pubmed.journals import Journals
-from pnet_pubmed.matching import (
-    LATER_PAPER_YEARS,
-    MAX_CANDIDATES,
-    Matcher,
-    MatchRun,
-    Progress,
-    answers_query,
+from pnet_pubmed.matching.fields import (
     cited_journal_forms,
     first_page,
     fold,
@@ -47,9 +42,10 @@ from pnet_pubmed.matching import (
     query_titles,
     surname_key,
     title_variants,
-    title_words,
     volume_key,
 )
+from pnet_pubmed.matching.matcher import MAX_CANDIDATES, Matcher, MatchRun, Progress
+from pnet_pubmed.matching.queries import LATER_PAPER_YEARS, answers_query, title_words
 from pnet_pubmed.store import schema as t
 from pnet_pubmed.values import Article, Author, Citation, Match
 
@@ -115,7 +111,7 @@ class MirrorIndex:
         # what the run knows of journals (the shipped table when None)
         self.journals = Journals.shipped() if journals is None else journals
         self._conn: sa.Connection | None = None
-        self._cursor = None
+        self._cursor: Any = None  # the DB-API cursor of the driver (sqlite3 or psycopg)
         self._statements: dict[tuple, str] = {}
         self._journals: dict[str, frozenset[str]] = {}
         self._word_counts: dict[str, int] = {}
@@ -221,7 +217,8 @@ class MirrorIndex:
 
     def _cited_place(self, canon: frozenset[str], year: str, volume: str,
                      page: str) -> list[str]:
-        where, params = ["journal IN {list}"], list(sorted(canon))
+        where = ["journal IN {list}"]
+        params: list[object] = [*sorted(canon)]
         if volume:
             where.append("volume = ?")
             params.append(volume_key(volume))
@@ -280,13 +277,13 @@ class MirrorIndex:
             # matching._later_paper_query: the later full paper, by first author or title.
             if not c.year:
                 return None
-            years = (c.year - 1, c.year + LATER_PAPER_YEARS)
+            later: tuple[int, int] = (c.year - 1, c.year + LATER_PAPER_YEARS)
             words = title_words(title_variants(c)[-1]) if c.title else []
             if c.first_author and words:
                 out.authors.append((surname_key(c.first_author.last),
-                                    fold(c.first_author.initials)[:1] or None, years, False))
+                                    fold(c.first_author.initials)[:1] or None, later, False))
             if len(words) >= 3:
-                out.titles.append((words, years))
+                out.titles.append((words, later))
             return out
         years = (c.year - 1, c.year + 1) if c.year else None
         out.journals = cited_journal_forms(c, self.journals) if c.journal else set()
@@ -311,7 +308,8 @@ class MirrorIndex:
         for surname, initial, years, with_journal in clauses.authors:
             if not surname or (with_journal and not canon):
                 continue
-            where, params = ["author = ?"], [surname]
+            where = ["author = ?"]
+            params: list[object] = [surname]
             if initial:
                 where.append("initial = ?")
                 params.append(initial)
@@ -356,7 +354,8 @@ class MirrorIndex:
         ordered = sorted(set(words), key=self._word_count)
         if not ordered or self._word_count(ordered[0]) == 0:
             return set()
-        where, params = ["w0.word = ?"], [ordered[0]]
+        where = ["w0.word = ?"]
+        params: list[object] = [ordered[0]]
         if years:
             where.append("w0.year BETWEEN ? AND ?")
             params += years
