@@ -100,9 +100,10 @@ def _reference(row: dict, flags: Mapping[str, tuple] | None = None) -> Reference
 
 
 def _store(db: str | None):
+    from .search.index import SearchIndex
     from .store import Store
 
-    return Store(settings(db=db).db_url)
+    return Store(settings(db=db).db_url, index=SearchIndex())
 
 
 def link(source: str | Path | Iterable[str] | None = None, *, collection: str | None = None,
@@ -193,16 +194,12 @@ def export(collection: str | None = None, *, db: str | None = None,
         store.close()
 
 
-def _search_module():
-    from .store import search as engine
-
-    return engine
-
-
 def __getattr__(name: str):
     # The search engine's own result types, without importing it before it is used.
     if name in ("SearchHit", "MeshCount"):
-        return getattr(_search_module(), name)
+        from .search import results
+
+        return getattr(results, name)
     raise AttributeError(name)
 
 
@@ -213,15 +210,17 @@ def search(query: str | None = None, *, db: str | None = None, limit: int = 20,
     Filters as keyword arguments, as the command line has them: mesh, major, qualifier, author,
     journal, year ("2009:2015" or (2009, 2015)), publication_type, collection.
     """
-    engine = _search_module()
+    from .search import parse_year_range
+    from .search import search as run_search
+
     if isinstance(mesh, str):
         mesh = (mesh,)
     if isinstance(year, str) or year is None:
-        year = engine.parse_year_range(year)
+        year = parse_year_range(year)
     store = _store(db)
     try:
-        return tuple(engine.search(store, query, mesh=tuple(mesh), year=tuple(year),
-                                   limit=limit, **filters))
+        return tuple(run_search(store, query, mesh=tuple(mesh), year=tuple(year),
+                                limit=limit, **filters))
     finally:
         store.close()
 
@@ -229,9 +228,10 @@ def search(query: str | None = None, *, db: str | None = None, limit: int = 20,
 def mesh_profile(collection: str | None = None, *, db: str | None = None, major: bool = False,
                  top: int | None = 20) -> tuple[dict, ...]:
     """The MeSH descriptors of a collection's linked articles, most frequent first."""
-    engine = _search_module()
+    from .search import mesh_profile as profile
+
     store = _store(db)
     try:
-        return tuple(engine.mesh_profile(store, collection, major=major, top=top))
+        return tuple(profile(store, collection, major=major, top=top))
     finally:
         store.close()

@@ -41,8 +41,9 @@ def search(settings: Settings, query, mesh, major, qualifier, author, journal, y
     parentheses, e.g.  everolimus OR sunitinib   '"somatostatin analogues" NOT octreotide'.
     Without QUERY, the filters alone select articles, newest first.
     """
-    from .store.search import RANK_POOL, parse_year_range
-    from .store.search import search as run_search
+    from .search import parse_year_range
+    from .search import search as run_search
+    from .search.engine import RANK_POOL
 
     text = " ".join(query) or None
     if text is None and not (mesh or qualifier or author or journal or year
@@ -84,7 +85,7 @@ def _search_table(rows: list[dict]) -> str:
 @_errors_as_one_line
 def mesh(settings: Settings, collection, major, top, fmt):
     """The MeSH profile of a collection: each descriptor, its articles and major-topic articles."""
-    from .store.search import mesh_profile
+    from .search import mesh_profile
 
     rows = mesh_profile(_store(settings), collection=collection, major=major, top=top)
     _emit(rows, fmt, MESH_COLUMNS,

@@ -17,6 +17,7 @@ from .citations import references_from_bytes
 from .config import Settings
 from .entrez import EntrezClient, EntrezError, NotCachedError, RequestStats
 from .mirror.match import MirrorError, link_matcher
+from .search.index import SearchIndex
 from .store import Store
 from .values import Citation, Match
 
@@ -142,7 +143,7 @@ def link(
         collection = collection or collection_name_for(path)
     started = time.perf_counter()
 
-    store = Store(settings.db_url)
+    store = Store(settings.db_url, index=SearchIndex())
     try:
         store.upgrade()
         # Query text depends on the list alone (and the shipped journal index), never on what

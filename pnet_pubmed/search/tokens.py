@@ -1,0 +1,50 @@
+"""The text fold and tokens shared by the search index and the queries, and author keys."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# What SQLite's unicode61 tokenizer calls a token: a run of letters and numbers.
+TOKEN_RE = re.compile(r"[^\W_]+")
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, as unicode61 with remove_diacritics 2 folds a token."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFD", text)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # unicode61 folds the micro sign into Greek mu; lower() does not.
+    return unicodedata.normalize("NFC", bare).lower().replace("\u00b5", "\u03bc")
+
+
+def tokens(text: str) -> list[str]:
+    """The folded tokens of a text, split the way the SQLite index splits it."""
+    return [fold(m) for m in TOKEN_RE.findall(unicodedata.normalize("NFC", text))]
+
+
+def author_key(name: str) -> str:
+    """The lookup key of an author as a user types it: "Öberg K", "Yao J.C.", "RADIANT-3 ..."."""
+    toks = tokens(name)
+    # Initials typed with dots or spaces ("J. C.") come out as single letters: join them.
+    i = len(toks)
+    while i > 1 and len(toks[i - 1]) == 1:
+        i -= 1
+    if i < len(toks) and i >= 1:
+        toks = toks[:i] + ["".join(toks[i:])]
+    return " ".join(toks)
+
+
+def author_keys(last: str | None, initials: str | None, collective: str | None) -> set[str]:
+    """Every key an author is found by: the surname, surname with 1, 2, … initials, a group."""
+    keys = set()
+    if collective and tokens(collective):
+        keys.add(" ".join(tokens(collective)))
+    if last and tokens(last):
+        surname = " ".join(tokens(last))
+        keys.add(surname)
+        letters = "".join(tokens(initials or ""))
+        for n in range(1, len(letters) + 1):
+            keys.add(f"{surname} {letters[:n]}")
+    return keys
