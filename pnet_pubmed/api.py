@@ -205,7 +205,8 @@ def __getattr__(name: str):
 
 def search(query: str | None = None, *, db: str | None = None, limit: int = 20,
            mesh: str | Iterable[str] = (), year: str | tuple | None = None, **filters):
-    """Ranked full-text search of the stored articles: a tuple of SearchHit.
+    """Ranked full-text search of the stored articles: a tuple of SearchHit (SearchResults),
+    whose `total` says how many articles match in all (`exact` False: at least that many).
 
     Filters as keyword arguments, as the command line has them: mesh, major, qualifier, author,
     journal, year ("2009:2015" or (2009, 2015)), publication_type, collection.
@@ -217,12 +218,9 @@ def search(query: str | None = None, *, db: str | None = None, limit: int = 20,
         mesh = (mesh,)
     if isinstance(year, str) or year is None:
         year = parse_year_range(year)
-    store = _store(db)
-    try:
-        return tuple(run_search(store, query, mesh=tuple(mesh), year=tuple(year),
-                                limit=limit, **filters))
-    finally:
-        store.close()
+    # A light read connection (pnet_pubmed.store.dbapi): no SQLAlchemy on this path.
+    return run_search(settings(db=db).db_url, query, mesh=tuple(mesh), year=tuple(year),
+                      limit=limit, **filters)
 
 
 def mesh_profile(collection: str | None = None, *, db: str | None = None, major: bool = False,
@@ -230,8 +228,4 @@ def mesh_profile(collection: str | None = None, *, db: str | None = None, major:
     """The MeSH descriptors of a collection's linked articles, most frequent first."""
     from .search import mesh_profile as profile
 
-    store = _store(db)
-    try:
-        return tuple(profile(store, collection, major=major, top=top))
-    finally:
-        store.close()
+    return tuple(profile(settings(db=db).db_url, collection, major=major, top=top))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .errors import SearchQueryError
-from .query import And, Node, Not, Or, Term
+from .query import And, Field, Node, Not, Or, Term
 
 # Relative weight of each indexed field: title > MeSH > keywords > abstract. SQLite's bm25()
 # takes one weight per FTS5 column; PostgreSQL's ts_rank_cd takes one per label {D, C, B, A}.
@@ -16,7 +16,10 @@ PG_RANK_WEIGHTS = "{0.1, 0.3, 0.4, 1.0}"
 def to_fts5(node: Node) -> str:
     """An FTS5 MATCH expression; every token is quoted, so no user text is read as syntax."""
     if isinstance(node, Term):
-        return '"' + " ".join(node.tokens) + '"' + ("*" if node.prefix else "")
+        phrase = '"' + " ".join(node.tokens) + '"' + ("*" if node.prefix else "")
+        if node.fields is None:
+            return phrase
+        return "{" + " ".join(node.fields) + "} : " + phrase
     if isinstance(node, Or):
         return " OR ".join(f"({to_fts5(c)})" for c in node.children)
     if isinstance(node, And):
@@ -27,16 +30,22 @@ def to_fts5(node: Node) -> str:
             # FTS5's NOT is binary: "a NOT b"; several exclusions become one OR group.
             text = f"({text}) NOT (" + " OR ".join(f"({to_fts5(c)})" for c in neg) + ")"
         return text
-    raise SearchQueryError("NOT must follow what it excludes from")
+    if isinstance(node, Not):
+        raise SearchQueryError("NOT must follow what it excludes from")
+    raise SearchQueryError(f"[{node.tag}] selects articles by a stored value, not by their text")
 
 
 def to_tsquery(node: Node) -> str:
     """A PostgreSQL tsquery literal over the same folded tokens as the stored tsvector."""
     if isinstance(node, Term):
-        parts = [pg_lexeme(tok) for tok in node.tokens]
+        labels = "".join(sorted(PG_LABELS[f] for f in node.fields or ()))
+        parts = [pg_lexeme(tok) + (f":{labels}" if labels else "") for tok in node.tokens]
         if node.prefix:
-            parts[-1] += ":*"
+            parts[-1] = pg_lexeme(node.tokens[-1]) + ":*" + labels
         return " <-> ".join(parts)
+    if isinstance(node, Field):
+        raise SearchQueryError(f"[{node.tag}] selects articles by a stored value, not by their "
+                               "text")
     if isinstance(node, Not):
         return f"!({to_tsquery(node.child)})"
     if isinstance(node, Or):

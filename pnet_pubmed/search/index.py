@@ -1,32 +1,36 @@
 """Index upkeep: the search rows of stored articles, kept in step with every save.
 
-SQLite: article_search holds each article's text by field and the external-content FTS5 table
-article_fts indexes it (triggers of migration 0002 keep them in step). PostgreSQL: one
+SQLite: article_search holds each article's folded text by field, its id the PMID as a number,
+and the external-content FTS5 table article_fts indexes it with that id as its rowid (triggers
+keep them in step), so that a search reads PMIDs straight from the index. PostgreSQL: one
 tsvector per article in article_search.document, built here from the folded tokens, with a GIN
-index. Both: article_author_keys, the folded author names --author looks up. Writing stays on
-SQLAlchemy; the Store calls SearchIndex through its article hooks, and never imports this.
+index. Both: article_author_keys, the folded author names --author and [au] look up ("1au:…"
+for the first author). Writing stays on SQLAlchemy; the Store calls SearchIndex through its
+article hooks and never imports this module.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
 import sqlalchemy as sa
 
-from ..store import schema as t
+from ..store.dbapi import adopt, in_list
 from ..values import Article
 from .compile import FTS_COLUMNS, PG_LABELS, pg_lexeme
+from .documents import documents
 from .errors import SearchError
 from .snippets import Document
-from .tokens import author_keys, tokens
+from .tokens import FIRST_AUTHOR, author_keys, fold_text, tokens
 
-# Objects the search revision creates, per dialect, beyond the tables of schema.py.
+# Objects the search revisions create, per dialect, beyond the tables of schema.py.
 INDEX_TABLES = {
     "sqlite": ("article_search", "article_fts", "article_author_keys"),
     "postgresql": ("article_search", "article_author_keys"),
 }
 CHUNK = 500
+# SQLite's rowids are signed 64-bit: longer digit strings cannot be one.
+MAX_ROWID_DIGITS = 18
 
 
 def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[list[str]]:
@@ -34,49 +38,11 @@ def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[list[str]]:
         yield list(items[i : i + size])
 
 
-def documents(conn: sa.Connection, pmids: list[str]) -> dict[str, Document]:
-    """The text of each stored article as the index sees it; absent PMIDs are left out."""
-    a = t.articles.c
-    docs = {
-        r.pmid: Document(title=r.title or "")
-        for r in conn.execute(sa.select(a.pmid, a.title).where(a.pmid.in_(pmids)))
-    }
-    if not docs:
-        return docs
-    s = t.abstract_sections.c
-    parts: dict[str, list[str]] = defaultdict(list)
-    # Section texts without their labels: "METHODS" in every structured abstract is noise.
-    for r in conn.execute(
-        sa.select(s.pmid, s.text).where(s.pmid.in_(pmids)).order_by(s.pmid, s.position)
-    ):
-        parts[r.pmid].append(r.text)
-    h, d = t.article_mesh_headings.c, t.mesh_descriptors.c
-    mesh: dict[str, list[str]] = defaultdict(list)
-    for r in conn.execute(
-        sa.select(h.pmid, d.name)
-        .join_from(t.article_mesh_headings, t.mesh_descriptors, h.descriptor_ui == d.ui)
-        .where(h.pmid.in_(pmids))
-        .order_by(h.pmid, h.position)
-    ):
-        mesh[r.pmid].append(r.name)
-    # Substance names are MeSH too (supplementary concepts): "everolimus" is often only there.
-    c = t.chemicals.c
-    for r in conn.execute(
-        sa.select(c.pmid, c.name).where(c.pmid.in_(pmids)).order_by(c.pmid, c.position)
-    ):
-        if r.name not in mesh[r.pmid]:
-            mesh[r.pmid].append(r.name)
-    k = t.keywords.c
-    kws: dict[str, list[str]] = defaultdict(list)
-    for r in conn.execute(
-        sa.select(k.pmid, k.text).where(k.pmid.in_(pmids)).order_by(k.pmid, k.position)
-    ):
-        kws[r.pmid].append(r.text)
-    for pmid, doc in docs.items():
-        doc.abstract = "\n".join(parts.get(pmid, ()))
-        doc.mesh = "; ".join(mesh.get(pmid, ()))
-        doc.keywords = "; ".join(kws.get(pmid, ()))
-    return docs
+def rowid(pmid: str) -> int | None:
+    """The FTS5 rowid of a PMID: the number itself (None for a PMID that is not a number)."""
+    if pmid.isascii() and pmid.isdigit() and len(pmid) <= MAX_ROWID_DIGITS:
+        return int(pmid)
+    return None
 
 
 def _tsvector(doc: Document) -> str:
@@ -96,72 +62,78 @@ def _tsvector(doc: Document) -> str:
     return " ".join(f"{pg_lexeme(tok)}:{','.join(p)}" for tok, p in positions.items())
 
 
+_SQLITE_UPSERT = sa.text(
+    "INSERT INTO article_search (id, pmid, title, abstract, mesh, keywords) "
+    "VALUES (:id, :pmid, :title, :abstract, :mesh, :keywords) "
+    "ON CONFLICT (id) DO UPDATE SET title = excluded.title, "
+    "abstract = excluded.abstract, mesh = excluded.mesh, keywords = excluded.keywords "
+    # A record saved again unchanged (a rerun of link) costs no reindexing.
+    "WHERE article_search.title IS NOT excluded.title "
+    "OR article_search.abstract IS NOT excluded.abstract "
+    "OR article_search.mesh IS NOT excluded.mesh "
+    "OR article_search.keywords IS NOT excluded.keywords"
+)
+_PG_UPSERT = sa.text(
+    "INSERT INTO article_search (pmid, document) "
+    "VALUES (:pmid, CAST(:document AS tsvector)) "
+    "ON CONFLICT (pmid) DO UPDATE SET document = excluded.document "
+    "WHERE article_search.document IS DISTINCT FROM excluded.document"
+)
+_DELETE = sa.text("DELETE FROM article_search WHERE pmid IN :pmids").bindparams(
+    sa.bindparam("pmids", expanding=True))
+
+
 def index_articles(connection: sa.Connection, pmids: Iterable[str]) -> None:
     """Rebuild the search rows of these PMIDs inside the caller's transaction.
 
     PMIDs whose article is no longer stored lose their rows. Call it after writing articles
-    (Store.save_articles runs it through its article hooks).
+    (Store.save_articles runs it through its article index).
     """
     wanted = sorted(set(pmids))
     dialect = connection.dialect.name
     if dialect not in INDEX_TABLES:
         raise SearchError(f"full-text search is not available on {dialect}")
+    reader = adopt(connection.connection.dbapi_connection, dialect)
     for chunk in _chunks(wanted):
-        docs = documents(connection, chunk)
-        _index_authors(connection, chunk, set(docs))
+        docs = documents(reader, chunk)
+        _index_authors(connection, reader, chunk, set(docs))
         gone = [p for p in chunk if p not in docs]
         if gone:
-            connection.execute(
-                sa.text("DELETE FROM article_search WHERE pmid IN :pmids").bindparams(
-                    sa.bindparam("pmids", expanding=True)
-                ),
-                {"pmids": gone},
-            )
+            connection.execute(_DELETE, {"pmids": gone})
         if not docs:
             continue
         if dialect == "sqlite":
+            # The text is stored folded, as queries are: "Søreide" is found as "soreide".
             # The triggers of the revision carry each change into article_fts.
-            connection.execute(
-                sa.text(
-                    "INSERT INTO article_search (pmid, title, abstract, mesh, keywords) "
-                    "VALUES (:pmid, :title, :abstract, :mesh, :keywords) "
-                    "ON CONFLICT (pmid) DO UPDATE SET title = excluded.title, "
-                    "abstract = excluded.abstract, mesh = excluded.mesh, "
-                    "keywords = excluded.keywords "
-                    # A record saved again unchanged (a rerun of link) costs no reindexing.
-                    "WHERE article_search.title IS NOT excluded.title "
-                    "OR article_search.abstract IS NOT excluded.abstract "
-                    "OR article_search.mesh IS NOT excluded.mesh "
-                    "OR article_search.keywords IS NOT excluded.keywords"
-                ),
-                [{"pmid": p, **d.fields()} for p, d in docs.items()],
-            )
+            rows = [{"id": rowid(p), "pmid": p,
+                     **{k: fold_text(v) for k, v in d.fields().items()}}
+                    for p, d in docs.items() if rowid(p) is not None]
+            if rows:
+                connection.execute(_SQLITE_UPSERT, rows)
         else:
-            connection.execute(
-                sa.text(
-                    "INSERT INTO article_search (pmid, document) "
-                    "VALUES (:pmid, CAST(:document AS tsvector)) "
-                    "ON CONFLICT (pmid) DO UPDATE SET document = excluded.document "
-                    "WHERE article_search.document IS DISTINCT FROM excluded.document"
-                ),
-                [{"pmid": p, "document": _tsvector(d)} for p, d in docs.items()],
-            )
+            connection.execute(_PG_UPSERT, [{"pmid": p, "document": _tsvector(d)}
+                                            for p, d in docs.items()])
 
 
-def _index_authors(connection: sa.Connection, pmids: list[str], present: set[str]) -> None:
+def _index_authors(connection: sa.Connection, reader, pmids: list[str],
+                   present: set[str]) -> None:
     keys_table = sa.table("article_author_keys", sa.column("pmid"), sa.column("key"))
     connection.execute(keys_table.delete().where(keys_table.c.pmid.in_(pmids)))
     if not present:
         return
-    au = t.authors.c
-    rows = set()
-    for r in connection.execute(
-        sa.select(au.pmid, au.last_name, au.initials, au.collective_name).where(
-            au.pmid.in_(sorted(present))
-        )
-    ):
-        for key in author_keys(r.last_name, r.initials, r.collective_name):
-            rows.add((r.pmid, key))
+    params: dict = {}
+    found = reader.rows(
+        "SELECT pmid, last_name, initials, collective_name FROM authors "
+        f"WHERE pmid IN {in_list('p', sorted(present), params)} ORDER BY pmid, position",
+        params)
+    rows: set[tuple[str, str]] = set()
+    first_seen: set[str] = set()
+    for pmid, last, initials, collective in found:
+        keys = author_keys(last, initials, collective)
+        rows.update((pmid, key) for key in keys)
+        if pmid not in first_seen:  # the first author in the record's order
+            first_seen.add(pmid)
+            rows.update((pmid, FIRST_AUTHOR + key) for key in keys)
     if rows:
         connection.execute(
             keys_table.insert(), [{"pmid": p, "key": k} for p, k in sorted(rows)]
@@ -175,7 +147,7 @@ def index_hook(connection: sa.Connection, articles: Sequence[Article]) -> None:
 
 def reindex_all(connection: sa.Connection) -> int:
     """Index every stored article and drop rows of articles that are gone; returns the count."""
-    pmids = list(connection.execute(sa.select(t.articles.c.pmid).order_by(t.articles.c.pmid))
+    pmids = list(connection.execute(sa.text("SELECT pmid FROM articles ORDER BY pmid"))
                  .scalars())
     connection.execute(
         sa.text("DELETE FROM article_search WHERE pmid NOT IN (SELECT pmid FROM articles)")

@@ -2,67 +2,53 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from typing import Any
 
-from ..store import schema as t
-from .engine import _database_errors, _db_error, _reading
+from .engine import check_database, reading, translated
 from .errors import SearchError
+from .filters import Params
 from .results import MeshCount
+
+# store/schema.py's prefix of the key of a descriptor stored without a UI (a test checks).
+SURROGATE_PREFIX = "name:"
 
 
 def mesh_profile(
-    source, collection: str | None = None, major: bool = False, top: int | None = 20
+    source: Any, collection: str | None = None, major: bool = False, top: int | None = 20
 ) -> list[dict]:
     """Descriptors of a collection's matched articles (all stored articles without one):
     how many articles carry each, and how many as a major topic, most frequent first.
 
     With major, only descriptors that are a major topic somewhere, ranked by that count.
+    source is what search() takes: a database URL, a Store, an Engine or a Connection.
     """
     if top is not None and top < 1:
         raise SearchError(f"--top must be at least 1, not {top}")
-    h, d, q = t.article_mesh_headings.c, t.mesh_descriptors.c, t.article_mesh_qualifiers
-    r, c = t.refs.c, t.collections.c
-    starred = sa.or_(
-        h.major == sa.true(),
-        sa.exists().where(q.c.pmid == h.pmid, q.c.heading_position == h.position,
-                          q.c.major == sa.true()),
-    )
-    n_articles = sa.func.count(sa.distinct(h.pmid))
-    n_major = sa.func.count(sa.distinct(sa.case((starred, h.pmid))))
-    stmt = (
-        sa.select(d.name, d.ui, n_articles.label("articles"), n_major.label("major_articles"))
-        .join_from(t.article_mesh_headings, t.mesh_descriptors, d.ui == h.descriptor_ui)
-        .group_by(d.ui, d.name)
-    )
+    params = Params()
+    starred = ("(h.major OR EXISTS (SELECT 1 FROM article_mesh_qualifiers q WHERE q.pmid = h.pmid "
+               "AND q.heading_position = h.position AND q.major))")
+    n_articles = "count(DISTINCT h.pmid)"
+    n_major = f"count(DISTINCT CASE WHEN {starred} THEN h.pmid END)"
+    where = ""
     if collection is not None:
-        stmt = stmt.where(h.pmid.in_(
-            sa.select(r.pmid)
-            .join_from(t.refs, t.collections, r.collection_id == c.id)
-            .where(c.name == collection, r.status == "matched")
-        ))
-    if major:
-        stmt = stmt.having(n_major > 0).order_by(n_major.desc(), n_articles.desc(), d.name)
-    else:
-        stmt = stmt.order_by(n_articles.desc(), n_major.desc(), d.name)
-    if top is not None:
-        stmt = stmt.limit(top)
-    try:
-        with _reading(source) as conn:
-            if collection is not None and conn.execute(
-                sa.select(c.id).where(c.name == collection)
-            ).first() is None:
-                raise SearchError(f"no collection named {collection!r}")
-            rows = conn.execute(stmt).all()
-    except SearchError:
-        raise
-    except _database_errors() as e:
-        raise _db_error(e) from e
+        where = ("WHERE h.pmid IN (SELECT r.pmid FROM refs r JOIN collections c "
+                 f"ON c.id = r.collection_id WHERE c.name = {params.add(collection)} "
+                 "AND r.status = 'matched')")
+    order = (f"HAVING {n_major} > 0 ORDER BY {n_major} DESC, {n_articles} DESC, d.name"
+             if major else f"ORDER BY {n_articles} DESC, {n_major} DESC, d.name")
+    limit = "" if top is None else f" LIMIT {params.add(top)}"
+    statement = (f"SELECT d.name, d.ui, {n_articles}, {n_major} FROM article_mesh_headings h "
+                 f"JOIN mesh_descriptors d ON d.ui = h.descriptor_ui {where} "
+                 f"GROUP BY d.ui, d.name {order}{limit}")
+    with translated(), reading(source) as conn:
+        check_database(conn, collection)
+        rows = conn.rows(statement, params)
     return [
         MeshCount(
-            descriptor=row.name,
-            ui=None if row.ui.startswith(t.SURROGATE_PREFIX) else row.ui,
-            articles=int(row.articles),
-            major_articles=int(row.major_articles),
+            descriptor=name,
+            ui=None if ui.startswith(SURROGATE_PREFIX) else ui,
+            articles=int(articles),
+            major_articles=int(major_articles),
         ).as_dict()
-        for row in rows
+        for name, ui, articles, major_articles in rows
     ]

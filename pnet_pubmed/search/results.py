@@ -5,11 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-class SearchResults(list):
-    """The hits of a search, best first; capped tells that the words matched more than
-    RANK_POOL articles and only the RANK_POOL stored last were ranked."""
+class SearchResults(tuple):
+    """The hits of a search, best first (a tuple of SearchHit), and how many articles pass the
+    search in all: total, exactly when exact, else at least that many (a search without query
+    text stops counting past plan.COUNT_CAP)."""
 
-    capped: bool = False
+    total: int
+    exact: bool
+
+    def __new__(cls, hits=(), total: int | None = None, exact: bool = True) -> SearchResults:
+        self = super().__new__(cls, hits)
+        self.total = len(self) if total is None else total
+        self.exact = exact
+        return self
+
+    def summary(self) -> str:
+        """'20 of 153 hits', '20 of more than 10,000 hits', '3 hits', 'no hits'."""
+        if not self.exact:
+            return f"{len(self):,} of more than {self.total - 1:,} hits"
+        if self.total > len(self):
+            return f"{len(self):,} of {self.total:,} hits"
+        return f"{self.total:,} hit{'s' if self.total != 1 else ''}" if self.total else "no hits"
 
 
 @dataclass(frozen=True)

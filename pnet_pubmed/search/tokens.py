@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# The key prefix of an article's first author in article_author_keys ("1au:yao jc").
+FIRST_AUTHOR = "1au:"
 # What SQLite's unicode61 tokenizer calls a token: a run of letters and numbers.
 TOKEN_RE = re.compile(r"[^\W_]+")
 
@@ -22,6 +24,11 @@ def fold(text: str) -> str:
 def tokens(text: str) -> list[str]:
     """The folded tokens of a text, split the way the SQLite index splits it."""
     return [fold(m) for m in TOKEN_RE.findall(unicodedata.normalize("NFC", text))]
+
+
+def fold_text(text: str) -> str:
+    """A text as the SQLite index stores it; FTS5's tokenizer folds case and accents."""
+    return text
 
 
 def author_key(name: str) -> str:
