@@ -208,8 +208,9 @@ def search(query: str | None = None, *, db: str | None = None, limit: int = 20,
     """Ranked full-text search of the stored articles: a tuple of SearchHit (SearchResults),
     whose `total` says how many articles match in all (`exact` False: at least that many).
 
-    Filters as keyword arguments, as the command line has them: mesh, major, qualifier, author,
-    journal, year ("2009:2015" or (2009, 2015)), publication_type, collection.
+    Filters as keyword arguments, as the command line has them: mesh (a name, UI or entry
+    term, exploded unless explode=False), major, qualifier, author, journal, year ("2009:2015"
+    or (2009, 2015)), publication_type, collection, flag.
     """
     from .search import parse_year_range
     from .search import search as run_search
@@ -224,8 +225,9 @@ def search(query: str | None = None, *, db: str | None = None, limit: int = 20,
 
 
 def mesh_profile(collection: str | None = None, *, db: str | None = None, major: bool = False,
-                 top: int | None = 20) -> tuple[dict, ...]:
-    """The MeSH descriptors of a collection's linked articles, most frequent first."""
+                 top: int | None = 20, depth: int | None = None) -> tuple[dict, ...]:
+    """The MeSH descriptors of a collection's linked articles, most frequent first; with depth,
+    rolled up to that level of the MeSH tree (1: Neoplasms, 2: Neoplasms by Site, …)."""
     from .search import mesh_profile as profile
 
-    return tuple(profile(settings(db=db).db_url, collection, major=major, top=top))
+    return tuple(profile(settings(db=db).db_url, collection, major=major, top=top, depth=depth))

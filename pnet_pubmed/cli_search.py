@@ -20,7 +20,10 @@ FORMATS = ("table", "json", "csv")
 @click.command()
 @click.argument("query", nargs=-1)
 @click.option("--mesh", "mesh", multiple=True, metavar="TERM",
-              help="MeSH descriptor name or UI; repeat to require several.")
+              help="MeSH heading: a descriptor name, UI or entry term, with the descriptors "
+                   "below it (as PubMed's [mh]); repeat to require several.")
+@click.option("--explode/--no-explode", default=True, show_default=True,
+              help="--no-explode: the --mesh descriptors themselves only ([mh:noexp]).")
 @click.option("--major", is_flag=True, help="Only where the --mesh/--qualifier heading is major.")
 @click.option("--qualifier", metavar="Q", help="MeSH qualifier name or UI, e.g. 'drug therapy'.")
 @click.option("--author", metavar="NAME", help="Author: 'Yao', 'Yao JC', a group name.")
@@ -35,7 +38,7 @@ FORMATS = ("table", "json", "csv")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.pass_obj
 @_errors_as_one_line
-def search(settings: Settings, query, mesh, major, qualifier, author, journal, year,
+def search(settings: Settings, query, mesh, explode, major, qualifier, author, journal, year,
            publication_type, collection, flags, limit, fmt):
     """Stored articles matching QUERY and the filters, best first.
 
@@ -72,8 +75,10 @@ def search(settings: Settings, query, mesh, major, qualifier, author, journal, y
     hits = run_search(
         settings.db_url, text, mesh=mesh, major=major, qualifier=qualifier, author=author,
         journal=journal, year=parse_year_range(year), publication_type=publication_type,
-        collection=collection, flag=flags, limit=limit, highlight=marks,
+        collection=collection, flag=flags, explode=explode, limit=limit, highlight=marks,
     )
+    for note in hits.notes:  # 'using descriptor Insulinoma (D007340) for entry term "…"'
+        click.echo(note, err=True)
     rows = [h.as_dict() for h in hits]
     _emit(rows, fmt, CSV_SEARCH_COLUMNS, _search_table, "no matching articles")
     # How many there are beyond --limit: under the table; for JSON and CSV on a terminal only,
@@ -99,14 +104,18 @@ def _search_table(rows: list[dict]) -> str:
 @click.option("--collection", "-c", metavar="NAME", help="Collection [default: every article].")
 @click.option("--major", is_flag=True, help="Only descriptors that are a major topic somewhere.")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--depth", type=click.IntRange(min=1), metavar="N",
+              help="Roll descriptors up to MeSH tree level N (1: Neoplasms, 2: Neoplasms by "
+                   "Site, …): each article counts once under each heading it rolls up to.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.pass_obj
 @_errors_as_one_line
-def mesh(settings: Settings, collection, major, top, fmt):
+def mesh(settings: Settings, collection, major, top, depth, fmt):
     """The MeSH profile of a collection: each descriptor, its articles and major-topic articles."""
     from .search import mesh_profile
 
-    rows = mesh_profile(settings.db_url, collection=collection, major=major, top=top)
+    rows = mesh_profile(settings.db_url, collection=collection, major=major, top=top,
+                        depth=depth)
     _emit(rows, fmt, MESH_COLUMNS,
           lambda rs: _table(rs, MESH_COLUMNS, widths={"descriptor": 60}),
           "no MeSH headings among these articles")

@@ -14,6 +14,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from pnet_pubmed.errors import QueryError
+from pnet_pubmed.meshtree import vocabulary
 from pnet_pubmed.search import SearchError, mesh_profile, search, tokens
 from pnet_pubmed.search import engine as search_engine
 from pnet_pubmed.search import plan as search_plan
@@ -233,10 +235,10 @@ def test_mesh_filters_major_and_qualifier(loaded, corpus):
     minor = {a.pmid for a, h in with_it if not h.is_major_topic}
     assert major and minor
     ui = with_it[0][1].ui
-    assert _found(loaded, mesh=[name]) == major | minor
-    assert _found(loaded, mesh=[name.lower()]) == major | minor
-    assert _found(loaded, mesh=[ui]) == major | minor
-    assert _found(loaded, mesh=[name], major=True) == major
+    assert _found(loaded, explode=False, mesh=[name]) == major | minor
+    assert _found(loaded, explode=False, mesh=[name.lower()]) == major | minor
+    assert _found(loaded, explode=False, mesh=[ui]) == major | minor
+    assert _found(loaded, explode=False, mesh=[name], major=True) == major
 
     pair = next((a, h, q) for a in corpus for h in a.mesh for q in h.qualifiers
                 if h.descriptor == name)
@@ -244,18 +246,23 @@ def test_mesh_filters_major_and_qualifier(loaded, corpus):
     expected = {b.pmid for b in corpus for g in b.mesh
                 if g.descriptor == name and any(x.name == q.name for x in g.qualifiers)}
     assert a.pmid in expected
-    assert _found(loaded, mesh=[name], qualifier=q.name) == expected
-    assert _found(loaded, mesh=[name], qualifier=q.ui) == expected
+    assert _found(loaded, explode=False, mesh=[name], qualifier=q.name) == expected
+    assert _found(loaded, explode=False, mesh=[name], qualifier=q.ui) == expected
     only_q = {b.pmid for b in corpus if any(x.name == q.name for g in b.mesh
                                             for x in g.qualifiers)}
     assert _found(loaded, qualifier=q.name.upper()) == only_q
     major_pair = {b.pmid for b in corpus for g in b.mesh if g.descriptor == name
                   for x in g.qualifiers if x.name == q.name and (g.major or x.major)}
-    assert _found(loaded, mesh=[name], qualifier=q.name, major=True) == major_pair
+    assert _found(loaded, explode=False, mesh=[name], qualifier=q.name, major=True) == major_pair
     # Two --mesh terms: both must be there.
     humans = {b.pmid for b in corpus if any(g.descriptor == "Humans" for g in b.mesh)}
-    assert _found(loaded, mesh=[name, "Humans"]) == (major | minor) & humans
-    assert _found(loaded, mesh=["No Such Descriptor"]) == set()
+    assert _found(loaded, explode=False, mesh=[name, "Humans"]) == (major | minor) & humans
+    # Exploded (the default, as PubMed's [mh]): the descriptors below it count too.
+    below = vocabulary().narrower(ui)
+    assert _found(loaded, mesh=[name]) == {b.pmid for b in corpus
+                                           if any(g.ui in below for g in b.mesh)} > major | minor
+    with pytest.raises(QueryError, match="closest: Pancreatic Neoplasms"):
+        search(loaded, None, mesh=["Pancreatik Neoplasms"])
 
 
 def test_other_filters(loaded, corpus):

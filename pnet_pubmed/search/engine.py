@@ -7,7 +7,6 @@ DB-API connection beneath them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -24,27 +23,15 @@ from ..store.dbapi import (
     is_database_error,
 )
 from .compile import to_fts5, to_tsquery
+from .criteria import Criteria, split
 from .documents import as_list, document
 from .errors import SearchError
-from .filters import (
-    Filter,
-    Params,
-    all_of,
-    any_of,
-    article_filter,
-    author_filter,
-    collection_filter,
-    flag_filter,
-    mesh_filter,
-    named_uis,
-    none_of,
-    type_filter,
-)
+from .filters import Params
 from .plan import COUNT_CAP, TextMatch, choose_driver, estimates_sql, hits_sql
-from .query import And, Field, Node, Not, Or, is_text, parse_query, parse_year_range, positive_terms
+from .query import Node, parse_query, positive_terms
 from .results import SearchHit, SearchResults
 from .snippets import snippet
-from .tokens import FIRST_AUTHOR, author_key
+from .tokens import author_key
 
 INDEX_TABLES = ("article_search", "article_fts", "article_author_keys")
 
@@ -132,162 +119,6 @@ def _db_error(err: BaseException) -> SearchError:
     return SearchError(f"search failed: {line}")
 
 
-def _distinct(conn: ReadConnection, table: str, column: str, *also: str) -> list[tuple]:
-    """The distinct values of an indexed column, one index seek each (a loose index scan),
-    with the other columns of one row per value."""
-    extra = "".join(
-        f", (SELECT {c} FROM {table} WHERE {column} = v.x LIMIT 1) AS {c}" for c in also
-    )
-    return conn.rows(
-        f"WITH RECURSIVE v(x) AS (SELECT min({column}) FROM {table} UNION ALL "
-        f"SELECT (SELECT min({column}) FROM {table} WHERE {column} > v.x) FROM v "
-        f"WHERE v.x IS NOT NULL) SELECT x{extra} FROM v WHERE x IS NOT NULL"
-    )
-
-
-def _journal_key(text: str | None) -> str:
-    # "N. Engl. J. Med." and "N Engl J Med" alike: no dots, lower case, single spaces.
-    return " ".join((text or "").replace(".", "").lower().split())
-
-
-_ISSN = re.compile(r"\d{4}-?\d{3}[\dXx]")
-
-
-def journal_filter(conn: ReadConnection, params: Params, journal: str) -> Filter:
-    """Articles of the journals whose title, MEDLINE or ISO abbreviation is `journal`, or whose
-    full title starts with it ("Journal of clinical oncology" for its subtitled title), or of
-    the journal with this ISSN."""
-    key = _journal_key(journal)
-    if not key:
-        raise SearchError("--journal needs a journal name, abbreviation or ISSN")
-    issn = journal.strip().upper()
-    if _ISSN.fullmatch(issn):
-        issn = issn if "-" in issn else f"{issn[:4]}-{issn[4:]}"
-        value = params.add(issn)
-        return article_filter(f"(a.issn = {value} OR a.issn_linking = {value})",
-                              label="journal")
-    # Journals are few next to articles: match their names here, then use the title index.
-    titles = [
-        row[0]
-        for row in _distinct(conn, "articles", "journal_title", "medline_ta", "iso_abbreviation")
-        if key in (_journal_key(row[0]), _journal_key(row[1]), _journal_key(row[2]))
-        or _journal_key(row[0]).startswith(key + " ")
-    ]
-    return article_filter(f"a.journal_title IN {params.add_list(titles)}", label="journal")
-
-
-def type_names(conn: ReadConnection, publication_type: str) -> list[str]:
-    """The stored publication type names that are this name (any case) or UI."""
-    want = publication_type.strip()
-    return [row[0] for row in _distinct(conn, "publication_types", "name", "ui")
-            if row[0].lower() == want.lower() or (row[1] or "") == want.upper()]
-
-
-def year_filter(params: Params, year_from: int | None, year_to: int | None) -> Filter:
-    conditions = []
-    if year_from is not None:
-        conditions.append(f"a.year >= {params.add(year_from)}")
-    if year_to is not None:
-        conditions.append(f"a.year <= {params.add(year_to)}")
-    return article_filter(" AND ".join(conditions), label="year")
-
-
-def split(node: Node | None) -> tuple[Node | None, list[Node]]:
-    """The full-text part of a query that ranks it (None: no ranking), and the rest: parts
-    with value tags, which select articles as filters do."""
-    if node is None or is_text(node):
-        return node, []
-    if isinstance(node, And):
-        text = [c for c in node.children if is_text(c)]
-        if any(not isinstance(c, Not) for c in text):
-            rest = [c for c in node.children if not is_text(c)]
-            return (text[0] if len(text) == 1 else And(tuple(text))), rest
-        return None, list(node.children)
-    return None, [node]
-
-
-def _text_filter(dialect: str, params: Params, node: Node) -> Filter:
-    engine_query = to_fts5(node) if dialect == "sqlite" else to_tsquery(node)
-    match = TextMatch(dialect, params.add(engine_query))
-    return Filter(check=match.check, source=match.source(), label="text")
-
-
-def predicate_filter(conn: ReadConnection, params: Params, node: Node) -> Filter:
-    """A part of a query with value tags as a filter; its full-text parts are matched in it."""
-    if isinstance(node, Field):
-        return field_filter(conn, params, node)
-    if isinstance(node, Not):
-        return none_of(predicate_filter(conn, params, node.child))
-    if is_text(node):
-        return _text_filter(conn.dialect, params, node)
-    assert isinstance(node, And | Or)
-    # The full-text children together: one match (an AND of them needs a positive one).
-    text = [c for c in node.children if is_text(c)]
-    grouped = bool(text) and (isinstance(node, Or) or any(not isinstance(c, Not) for c in text))
-    parts = [c for c in node.children if not (grouped and is_text(c))]
-    filters = [predicate_filter(conn, params, c) for c in parts]
-    if grouped:
-        joined = text[0] if len(text) == 1 else type(node)(tuple(text))
-        filters.insert(0, _text_filter(conn.dialect, params, joined))
-    return all_of(filters) if isinstance(node, And) else any_of(filters)
-
-
-def field_filter(conn: ReadConnection, params: Params, field: Field) -> Filter:
-    """The articles a value tag selects: [au], [1au], [mh], [majr] (and :noexp), [pt], [ta],
-    [dp], [pmid], [doi]."""
-    tag, value = field.tag, field.value
-    where = f"[{tag}] at column {field.column}"
-    if tag in ("au", "1au"):
-        key = author_key(value)
-        if not key:
-            raise SearchError(f"{where} needs a name, e.g. Yao JC[{tag}]")
-        return author_filter(params, (FIRST_AUTHOR if tag == "1au" else "") + key, tag)
-    if tag in ("mh", "mh:noexp", "majr", "majr:noexp"):
-        return mesh_filter(conn.dialect, params, named_uis("mesh_descriptors", value, params),
-                           None, tag.startswith("majr"), f"MeSH {value}")
-    if tag == "pt":
-        return type_filter(conn.dialect, params, type_names(conn, value))
-    if tag == "ta":
-        return journal_filter(conn, params, value)
-    if tag == "dp":
-        try:
-            return year_filter(params, *parse_year_range(value))
-        except SearchError as e:
-            raise SearchError(f"{where}: {e}; [dp] takes years, as 2011[dp] or "
-                              "2009:2015[dp]") from None
-    if tag == "pmid":
-        if not (value.isascii() and value.isdigit() and len(value) <= 9):
-            raise SearchError(f"{where}: {value!r} is not a PMID")
-        return article_filter(f"a.pmid = {params.add(value.lstrip('0') or '0')}", label=tag)
-    # A DOI as typed, or in lower or upper case (DOIs are the same in any case).
-    forms = sorted({value, value.lower(), value.upper()})
-    return article_filter(f"a.doi IN {params.add_list(forms)}", label=tag)
-
-
-def _filters(conn: ReadConnection, params: Params, mesh: Sequence[str], major: bool,
-             qualifier: str | None, author: str | None, journal: str | None,
-             year: tuple[int | None, int | None], publication_type: str | None,
-             collection: str | None, flags: Sequence[str]) -> list[Filter]:
-    dialect = conn.dialect
-    quals = None if qualifier is None else named_uis("mesh_qualifiers", qualifier, params)
-    found = [mesh_filter(dialect, params, named_uis("mesh_descriptors", term, params), quals,
-                         major, f"MeSH {term}") for term in mesh]
-    if quals is not None and not mesh:
-        found.append(mesh_filter(dialect, params, None, quals, major, "qualifier"))
-    if author is not None:
-        found.append(author_filter(params, author_key(author)))
-    if publication_type is not None:
-        found.append(type_filter(dialect, params, type_names(conn, publication_type)))
-    if collection is not None:
-        found.append(collection_filter(params, collection))
-    if year != (None, None):
-        found.append(year_filter(params, *year))
-    if journal is not None:
-        found.append(journal_filter(conn, params, journal))
-    found += [flag_filter(dialect, params, flag) for flag in flags]
-    return found
-
-
 def search(
     source: Any,
     query: str | None = None,
@@ -301,15 +132,19 @@ def search(
     publication_type: str | None = None,
     collection: str | None = None,
     flag: str | Sequence[str] = (),
+    explode: bool = True,
     limit: int = 20,
     highlight: tuple[str, str] = ("[", "]"),
 ) -> SearchResults:
     """Articles matching a full-text query and filters, best first (newest first without one).
 
     source is a database URL (read with a light DB-API connection), a Store, an SQLAlchemy
-    Engine or Connection. Every filter narrows the result: several MeSH terms must all be
-    present. The query and the filters are checked before the database is touched
-    (SearchQueryError, SearchError). The result's total says how many articles pass.
+    Engine or Connection. Every filter narrows the result: several MeSH headings (or flags)
+    must all be present. A MeSH heading is a descriptor name, UI or entry term, with the
+    descriptors below it unless explode is False (as PubMed's [mh] and [mh:noexp]). flag:
+    retracted, expression_of_concern, erratum, updated (pnet_pubmed.flags). The query is checked
+    before the database is touched (SearchQueryError, SearchError). The result's total says how
+    many articles pass; its notes, which descriptor an entry term stood for.
     """
     node = parse_query(query) if query is not None and query.strip() else None
     if isinstance(mesh, str):
@@ -332,21 +167,21 @@ def search(
         raise SearchError(f"unknown flag {unknown[0]!r}; flags: {', '.join(FLAGS)}")
 
     with translated(), reading(source) as conn:
-        return _run(conn, node, mesh, major, qualifier, author, journal, (year_from, year_to),
-                    publication_type, collection, flags, limit, highlight)
+        criteria = Criteria(conn, Params())
+        filters = criteria.options(mesh, explode, major, qualifier, author, journal,
+                                   (year_from, year_to), publication_type, collection, flags)
+        return _run(criteria, node, filters, collection, limit, highlight)
 
 
-def _run(conn: ReadConnection, node: Node | None, mesh, major, qualifier, author, journal,
-         year, publication_type, collection, flags, limit, highlight) -> SearchResults:
-    params = Params()
+def _run(criteria: Criteria, node: Node | None, filters: list, collection: str | None,
+         limit: int, highlight: tuple[str, str]) -> SearchResults:
+    conn, params = criteria.conn, criteria.params
     ranked, predicates = split(node)
     text = None
     if ranked is not None:
         engine_query = to_fts5(ranked) if conn.dialect == "sqlite" else to_tsquery(ranked)
         text = TextMatch(conn.dialect, params.add(engine_query))
-    filters = [predicate_filter(conn, params, p) for p in predicates]
-    filters += _filters(conn, params, mesh, major, qualifier, author, journal, year,
-                        publication_type, collection, flags)
+    filters = [criteria.predicate(p) for p in predicates] + filters
     row = conn.one(estimates_sql(text, filters, collection, params), params)
     assert row is not None
     counts = list(row[1:])
@@ -367,4 +202,5 @@ def _run(conn: ReadConnection, node: Node | None, mesh, major, qualifier, author
             doi=doi, publication_types=tuple(as_list(types)),
         ))
     total = int(rows[0][2]) if rows else 0
-    return SearchResults(hits, total=total, exact=text is not None or total <= COUNT_CAP)
+    return SearchResults(hits, total=total, exact=text is not None or total <= COUNT_CAP,
+                         notes=tuple(criteria.notes))

@@ -98,11 +98,14 @@ def mesh_filter(dialect: str, params: Params, descriptors: str | None, qualifier
     return _table_filter(dialect, pairs, pair_where, label)
 
 
-def named_uis(table: str, value: str, params: Params) -> str:
-    """An SQL set of the UIs of a MeSH table whose name (any case) or UI is value."""
-    name = params.add(value.strip().lower())
-    ui = params.add(value.strip().upper())
-    return f"(SELECT ui FROM {table} WHERE lower(name) = {name} OR ui = {ui})"
+def ui_set(dialect: str, params: Params, uis: Sequence[str]) -> str:
+    """An SQL set of UIs bound as one value, however many (an exploded heading has hundreds):
+    a JSON array on SQLite, an array on PostgreSQL."""
+    if dialect == "sqlite":
+        import json
+
+        return f"(SELECT value FROM json_each({params.add(json.dumps(list(uis)))}))"
+    return f"(SELECT unnest(CAST({params.add(list(uis))} AS text[])))"
 
 
 def author_filter(params: Params, key: str, label: str = "author") -> Filter:

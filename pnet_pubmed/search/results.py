@@ -12,11 +12,14 @@ class SearchResults(tuple):
 
     total: int
     exact: bool
+    notes: tuple[str, ...]  # which descriptor each entry term stood for
 
-    def __new__(cls, hits=(), total: int | None = None, exact: bool = True) -> SearchResults:
+    def __new__(cls, hits=(), total: int | None = None, exact: bool = True,
+                notes: tuple[str, ...] = ()) -> SearchResults:
         self = super().__new__(cls, hits)
         self.total = len(self) if total is None else total
         self.exact = exact
+        self.notes = notes
         return self
 
     def summary(self) -> str:
