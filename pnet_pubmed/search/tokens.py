@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from ..text import strip_diacritics
 
 # The key prefix of an article's first author in article_author_keys ("1au:yao jc").
 FIRST_AUTHOR = "1au:"
@@ -12,23 +13,22 @@ TOKEN_RE = re.compile(r"[^\W_]+")
 
 
 def fold(text: str) -> str:
-    """Lower case without diacritics, as unicode61 with remove_diacritics 2 folds a token."""
+    """Lower case, letters folded as the matcher folds them (pnet_pubmed.text): accents off,
+    ø, ß, æ, ł, œ … spelt out; "Søreide" and "Soreide", "Straße" and "strasse" are one word."""
     if text.isascii():
         return text.lower()
-    decomposed = unicodedata.normalize("NFD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    # unicode61 folds the micro sign into Greek mu; lower() does not.
-    return unicodedata.normalize("NFC", bare).lower().replace("\u00b5", "\u03bc")
+    return strip_diacritics(text.lower())
 
 
 def tokens(text: str) -> list[str]:
-    """The folded tokens of a text, split the way the SQLite index splits it."""
-    return [fold(m) for m in TOKEN_RE.findall(unicodedata.normalize("NFC", text))]
+    """The folded tokens of a text, split the way the SQLite index splits the folded text."""
+    return TOKEN_RE.findall(fold(text))
 
 
 def fold_text(text: str) -> str:
-    """A text as the SQLite index stores it; FTS5's tokenizer folds case and accents."""
-    return text
+    """A text as the SQLite index stores it: folded, so that FTS5 finds what the query's
+    folded words say (its own unicode61 folding does not spell out ø or ß)."""
+    return fold(text)
 
 
 def author_key(name: str) -> str:
