@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from ..errors import StoreError
+from ..util import first_line
 
 # The Alembic revision this version of pnet-pubmed reads and writes: the head of
 # pnet_pubmed/store/migrations/versions (tests/test_dbapi.py checks that they agree).
@@ -136,6 +137,16 @@ class ReadConnection:
         finally:
             cursor.close()
 
+    def mappings(self, statement: str,
+                 params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every row of a statement, as a dict of its column names."""
+        cursor = self.execute(statement, params)
+        try:
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
     def one(self, statement: str, params: Mapping[str, Any] | None = None) -> tuple | None:
         """The first row of a statement, or None."""
         cursor = self.execute(statement, params)
@@ -212,7 +223,8 @@ def _sqlite(target: Target, busy_timeout: float) -> ReadConnection:
         raise StoreError(f"database {target.shown}: an in-memory database exists only in the "
                          "connection that made it; give a file")
     if not target.path.exists():
-        raise StoreError(f"database {target.shown}: no such file")
+        raise NotSetUp(f"database {target.shown}: no such file (run `pnet-pubmed db upgrade` or "
+                       "`pnet-pubmed link` to create it)")
     uri = "file:" + quote(str(target.path.resolve())) + "?mode=ro"
     try:
         raw = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None,
@@ -248,22 +260,35 @@ class SchemaError(StoreError):
     """The database has no pnet-pubmed schema, or another revision of it."""
 
 
+class NotSetUp(SchemaError):
+    """No pnet-pubmed schema at all: a SQLite file that does not exist, or no tables yet."""
+
+
+def current_revision(conn: ReadConnection) -> str | None:
+    """The schema revision of the database; None before the first `db upgrade`. Database
+    errors come out as StoreError, in one line."""
+    try:
+        return conn.scalar("SELECT version_num FROM alembic_version")
+    except Exception as e:
+        if not is_database_error(e):
+            raise
+        _rollback(conn)
+        if _missing_table(e):
+            return None
+        raise StoreError(describe_error(conn.url, e)) from e
+
+
 def check_revision(conn: ReadConnection) -> str:
     """The schema revision of the database, when it is HEAD_REVISION; SchemaError otherwise,
     saying to run `pnet-pubmed db upgrade` (or that the database is newer than this code)."""
     where = f"database {conn.url}: " if conn.url else ""
-    try:
-        revision = conn.scalar("SELECT version_num FROM alembic_version")
-    except Exception as e:  # noqa: BLE001 (sqlite3.Error or psycopg.Error: the table is missing)
-        if not _missing_table(e):
-            raise
-        _rollback(conn)
-        raise SchemaError(f"{where}the database is not set up: run `pnet-pubmed db upgrade`")\
-            from e
+    revision = current_revision(conn)
+    if revision is None:
+        raise NotSetUp(f"{where}the database is not set up: run `pnet-pubmed db upgrade`")
     if revision != HEAD_REVISION:
-        raise SchemaError(f"{where}the schema is at revision {revision or 'none'}, this "
-                          f"pnet-pubmed reads {HEAD_REVISION}: run `pnet-pubmed db upgrade` "
-                          "(or update pnet-pubmed if the database is newer)")
+        raise SchemaError(f"{where}the schema is at revision {revision}, this pnet-pubmed reads "
+                          f"{HEAD_REVISION} (run `pnet-pubmed db upgrade`), unless a newer "
+                          "pnet-pubmed wrote it (then update pnet-pubmed)")
     return revision
 
 
@@ -272,17 +297,22 @@ def _missing_table(err: BaseException) -> bool:
     return "no such table" in text or ("does not exist" in text and "relation" in text)
 
 
+def describe_error(url: str, err: BaseException) -> str:
+    """One line for a database error: where, what the driver said, and `db upgrade` when a
+    table or column is missing (a database of an older schema)."""
+    line = first_line(err)
+    if ("no such table" in line or "no such column" in line
+            or (("relation" in line or "column" in line) and "does not exist" in line)):
+        line += " (run `pnet-pubmed db upgrade`)"
+    return f"database {url}: {line}" if url else line
+
+
 def _rollback(conn: ReadConnection) -> None:
     # PostgreSQL: a failed statement aborts the transaction until it is rolled back.
     try:
         conn.raw.rollback()
     except Exception:  # noqa: BLE001 (nothing to roll back on a broken connection)
         pass
-
-
-def first_line(err: BaseException) -> str:
-    """The first non-empty line of a driver's message."""
-    return next((s.strip() for s in str(err).splitlines() if s.strip()), type(err).__name__)
 
 
 def is_database_error(err: BaseException) -> bool:

@@ -1,4 +1,8 @@
-"""Conversion between the value objects and table rows (plain dicts), both ways."""
+"""Conversion between the value objects and table rows (plain dicts), both ways.
+
+No SQLAlchemy here: the Store and the light read path (reads.py) build Articles with the same
+build_articles.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ from pnet_pubmed.values import (
     Qualifier,
 )
 
-from .schema import SURROGATE_PREFIX
+# MeSH descriptors and qualifiers are keyed by their UI. The rare heading without a UI gets this
+# prefix plus its name as key; real UIs ("D009369", "Q000188") never contain a colon.
+SURROGATE_PREFIX = "name:"
 
 
 def mesh_key(ui: str | None, name: str) -> str:

@@ -17,9 +17,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# MeSH descriptors and qualifiers are keyed by their UI. The rare heading without a UI gets this
-# prefix plus its name as key; real UIs ("D009369", "Q000188") never contain a colon.
-SURROGATE_PREFIX = "name:"
 
 # JSONB on PostgreSQL so lists can be queried with its operators; JSON text on SQLite.
 JSONList = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")

@@ -17,13 +17,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import NullPool, StaticPool
 
-from pnet_pubmed.flags import Flag, ordered
+from pnet_pubmed.flags import Flag
 from pnet_pubmed.util import chunked, first_line
 from pnet_pubmed.values import MATCH_STATUSES, Article, Citation, Match
 
 from .. import errors
+from . import reads
 from . import schema as t
-from .rows import article_rows, build_articles, citation_row, match_row
+from .dbapi import ReadConnection, adopt, describe_error
+from .rows import article_rows, citation_row, match_row
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -216,11 +218,8 @@ class Store:
             raise
 
     def _message(self, err: BaseException) -> str:
-        line = _one_line(err)
-        if ("no such table" in line or "no such column" in line
-                or (("relation" in line or "column" in line) and "does not exist" in line)):
-            line += " (run `pnet-pubmed db upgrade`)"
-        return f"database {self.url}: {line}"
+        orig = getattr(err, "orig", None)  # SQLAlchemy appends the SQL and a help link
+        return describe_error(self.url, orig if isinstance(orig, BaseException) else err)
 
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
@@ -241,6 +240,12 @@ class Store:
     def _read(self) -> Iterator[sa.Connection]:
         with self.engine.connect() as conn:
             yield conn
+
+    @contextmanager
+    def _reading(self) -> Iterator[ReadConnection]:
+        """The DB-API connection beneath a read connection, for pnet_pubmed.store.reads."""
+        with self._read() as conn:
+            yield adopt(conn.connection.dbapi_connection, self.dialect)
 
     # -- schema --------------------------------------------------------------------------------
 
@@ -326,7 +331,8 @@ class Store:
                 )
             return row.id
         if not create:
-            raise StoreError(f"no collection named {name!r}")
+            reads.require_collection(name, conn.execute(
+                sa.select(c.name).order_by(c.name)).scalars(), StoreError)
         now = _now()
         # ON CONFLICT: another process may create the same collection at the same time.
         conn.execute(
@@ -449,77 +455,20 @@ class Store:
     @_translating
     def references(self, collection: str | None = None, status: str | None = None) -> list[dict]:
         """References with their match, ordered by collection name and position."""
-        r, c = t.refs.c, t.collections.c
-        q = (
-            sa.select(c.name.label("collection"), t.refs)
-            .join_from(t.refs, t.collections, r.collection_id == c.id)
-            .order_by(c.name, r.position, r.key)
-        )
-        if collection is not None:
-            q = q.where(c.name == collection)
-        if status is not None:
-            q = q.where(r.status == status)
-        with self._read() as conn:
-            rows = conn.execute(q).mappings().all()
-        return [
-            {
-                "collection": m["collection"],
-                "key": m["key"],
-                "position": m["position"],
-                "raw": m["raw"],
-                "kind": m["kind"],
-                "authors": list(m["authors"] or []),
-                "year": m["year"],
-                "title": m["title"],
-                "journal": m["journal"],
-                "volume": m["volume"],
-                "issue": m["issue"],
-                "pages": m["pages"],
-                "doi": m["doi"],
-                "status": m["status"],
-                "pmid": m["pmid"],
-                "candidates": list(m["candidates"] or []),
-                "method": m["method"],
-                "score": m["score"],
-                "reason": m["reason"],
-                "notes": list(m["notes"] or []),
-                # Beyond the documented keys: the rest of the parsed citation.
-                "et_al": bool(m["et_al"]),
-                "group": m["group_name"],
-                "first_page": m["first_page"],
-                "pmid_given": m["pmid_given"],
-                "abstract_number": m["abstract_number"],
-                "parse_reason": m["parse_reason"],
-            }
-            for m in rows
-        ]
+        with self._reading() as conn:
+            return reads.references(conn, collection, status)
 
     @_translating
     def collections(self) -> list[dict]:
         """Every collection with its number of references in each status, by name."""
-        c, r = t.collections.c, t.refs.c
+        with self._reading() as conn:
+            return reads.collections(conn)
 
-        def n(status: str):
-            return sa.func.coalesce(sa.func.sum(sa.case((r.status == status, 1), else_=0)), 0)
-
-        q = (
-            sa.select(
-                c.name,
-                c.source,
-                c.created_at,
-                c.updated_at,
-                sa.func.count(r.id).label("n_references"),
-                *(n(s).label(f"n_{s}") for s in MATCH_STATUSES),
-            )
-            .join_from(t.collections, t.refs, r.collection_id == c.id, isouter=True)
-            .group_by(c.id, c.name, c.source, c.created_at, c.updated_at)
-            .order_by(c.name)
-        )
-        with self._read() as conn:
-            return [
-                {k: (int(v) if k.startswith("n_") else v) for k, v in m.items()}
-                for m in conn.execute(q).mappings()
-            ]
+    @_translating
+    def require_collection(self, name: str) -> None:
+        """StoreError, naming the collections there are, when there is none called name."""
+        with self._reading() as conn:
+            reads.require_collection(name, reads.collection_names(conn), StoreError)
 
     @_translating
     def delete_collection(self, name: str) -> dict:
@@ -649,15 +598,8 @@ class Store:
     def article_flags(self, pmids: Iterable[str]) -> dict[str, tuple[Flag, ...]]:
         """Retracted, expression of concern, erratum, updated: the flags of stored records, read
         from the view article_flags (pnet_pubmed/flags.py has the rule). Unflagged: left out."""
-        wanted = sorted(set(pmids))
-        found: dict[str, list[Flag]] = {}
-        with self._read() as conn:
-            for chunk in chunked(wanted, CHUNK):
-                q = sa.select(_FLAGS_VIEW).where(_FLAGS_VIEW.c.pmid.in_(chunk))
-                for m in conn.execute(q).mappings():
-                    found.setdefault(m["pmid"], []).append(
-                        Flag(m["flag"], m["notice_pmid"], m["source"]))
-        return {p: ordered(f) for p, f in found.items()}
+        with self._reading() as conn:
+            return reads.article_flags(conn, pmids)
 
     def _upsert_vocabulary(self, conn: sa.Connection, table: sa.Table, names: dict) -> None:
         if not names:
@@ -690,53 +632,8 @@ class Store:
     @_translating
     def articles(self, pmids: Iterable[str]) -> list[Article]:
         """Stored records in the order asked for; PMIDs not stored are skipped."""
-        wanted = list(dict.fromkeys(pmids))
-        found: dict[str, Article] = {}
-        with self._read() as conn:
-            for chunk in chunked(wanted, CHUNK):
-                found.update(self._load_articles(conn, chunk))
-        return [found[p] for p in wanted if p in found]
-
-    def _load_articles(self, conn: sa.Connection, pmids: list[str]) -> dict[str, Article]:
-        a = t.articles
-        article_rows_ = conn.execute(sa.select(a).where(a.c.pmid.in_(pmids))).mappings().all()
-        if not article_rows_:
-            return {}
-
-        def rows_of(table: sa.Table, *order: str,
-                    select: sa.Select | None = None) -> Sequence[sa.RowMapping]:
-            q: sa.Select = select if select is not None else sa.select(table)
-            q = q.where(table.c.pmid.in_(pmids)).order_by(*(table.c[o] for o in order))
-            return conn.execute(q).mappings().all()
-
-        h, d = t.article_mesh_headings, t.mesh_descriptors
-        q, mq = t.article_mesh_qualifiers, t.mesh_qualifiers
-        children = {
-            table.name: rows_of(table, "pmid", "position")
-            for table in (
-                t.abstract_sections,
-                t.authors,
-                t.publication_types,
-                t.keywords,
-                t.chemicals,
-                t.comments_corrections,
-            )
-        }
-        children["affiliations"] = rows_of(t.affiliations, "pmid", "author_position", "position")
-        children["article_mesh_headings"] = rows_of(
-            h,
-            "pmid",
-            "position",
-            select=sa.select(h, d.c.name).join_from(h, d, h.c.descriptor_ui == d.c.ui),
-        )
-        children["article_mesh_qualifiers"] = rows_of(
-            q,
-            "pmid",
-            "heading_position",
-            "position",
-            select=sa.select(q, mq.c.name).join_from(q, mq, q.c.qualifier_ui == mq.c.ui),
-        )
-        return build_articles(article_rows_, children)
+        with self._reading() as conn:
+            return reads.articles(conn, pmids)
 
     @_translating
     def known_pmids(self, pmids: Iterable[str]) -> set[str]:
@@ -832,13 +729,3 @@ def _now() -> datetime:
 def _utc(when: datetime) -> datetime:
     """An aware UTC time; SQLite gives stored times back without their zone, which was UTC."""
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-# The view of migration 0007, for reading it with SQLAlchemy Core.
-_FLAGS_VIEW = sa.table(
-    "article_flags",
-    sa.column("pmid", sa.Text),
-    sa.column("flag", sa.Text),
-    sa.column("notice_pmid", sa.Text),
-    sa.column("source", sa.Text),
-)
