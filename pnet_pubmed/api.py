@@ -9,18 +9,31 @@
 Settings are keyword arguments (`eutils_url`, `email`, `api_key`, `cache`, `offline`, …) that
 default to the environment variables the command line reads; `db` defaults like it too.
 Results are frozen dataclasses; failures are PnetPubmedError (pnet_pubmed.errors).
+
+What only reads (refs, article, collections, search, mesh_profile) opens a light DB-API
+connection (pnet_pubmed.store.dbapi) and never imports SQLAlchemy; link, export and
+delete_collection work on the Store.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings
 from .errors import InputError
+from .flags import Flag
+from .store import reads
+from .store.dbapi import NotSetUp
 from .values import MATCH_STATUSES, Article
+
+if TYPE_CHECKING:
+    from .store import Store
 
 # Keyword arguments that name a Settings field under another name.
 _ALIASES = {"db": "db_url", "cache": "cache_dir"}
@@ -38,14 +51,6 @@ def settings(**kwargs) -> Settings:
                                                | set(_ALIASES))))
         values[field_name] = value
     return Settings.from_env(**values)
-
-
-@dataclass(frozen=True)
-class Flag:
-    """A retraction, expression of concern, erratum or update of a linked record."""
-
-    flag: str  # "retracted", "expression_of_concern", "erratum", "updated"
-    notice_pmid: str | None
 
 
 @dataclass(frozen=True)
@@ -81,29 +86,36 @@ class LinkResult:
 
 @dataclass(frozen=True)
 class Collection:
+    """A collection: its source list, its references in all and by status, its last run."""
+
     name: str
     source: str | None
     references: int
     counts: Mapping[str, int]
-    last_run: str | None
+    last_run: str | None  # when its references or matches last changed, ISO 8601 in UTC
 
 
-def _reference(row: dict, flags: Mapping[str, tuple] | None = None) -> Reference:
+def _reference(row: dict, flags: Mapping[str, tuple[Flag, ...]]) -> Reference:
     linked = row["status"] == "matched"
-    found = (flags or {}).get(row["pmid"], ()) if linked else ()
     return Reference(
         collection=row["collection"], key=row["key"], position=row.get("position") or 0,
         raw=row["raw"], status=row["status"], pmid=row["pmid"] if linked else None,
         method=row.get("method"), score=row.get("score"), reason=row.get("reason"),
         notes=tuple(row.get("notes") or ()), candidates=tuple(row.get("candidates") or ()),
-        flags=tuple(Flag(f.flag, f.notice_pmid) for f in found))
+        flags=flags.get(row["pmid"], ()) if linked else ())
 
 
-def _store(db: str | None):
+def _url(db: str | None) -> str:
+    return settings(db=db).db_url
+
+
+def open_store(db: str | None = None) -> Store:
+    """The Store of a database, its search index following every save: for writing, and for
+    what the functions here do not cover. Close it when done (or use it in a with block)."""
     from .search.index import SearchIndex
     from .store import Store
 
-    return Store(settings(db=db).db_url, index=SearchIndex())
+    return Store(_url(db), index=SearchIndex())
 
 
 def link(source: str | Path | Iterable[str] | None = None, *, collection: str | None = None,
@@ -140,45 +152,55 @@ def link(source: str | Path | Iterable[str] | None = None, *, collection: str | 
 
 
 def refs(collection: str | None = None, *, db: str | None = None,
-               status: str | None = None) -> tuple[Reference, ...]:
+         status: str | None = None) -> tuple[Reference, ...]:
     """The stored references (of one collection, or all), in list order, with their links."""
-    store = _store(db)
-    try:
-        if collection is not None and collection not in {c["name"] for c in store.collections()}:
-            raise InputError(f"no collection named {collection!r}")
-        rows = store.references(collection, status)
-        pmids = {r["pmid"] for r in rows if r["status"] == "matched" and r["pmid"]}
-        flags = store.article_flags(pmids) if pmids else {}
-        return tuple(_reference(r, flags) for r in rows)
-    finally:
-        store.close()
+    with reads.opened(_url(db)) as conn:
+        if collection is not None:
+            reads.require_collection(collection, reads.collection_names(conn), InputError)
+        rows = reads.references(conn, collection, status)
+        flags = reads.article_flags(
+            conn, (r["pmid"] for r in rows if r["status"] == "matched" and r["pmid"]))
+    return tuple(_reference(r, flags) for r in rows)
 
 
 def article(pmid: str | int, *, db: str | None = None) -> Article | None:
     """The stored PubMed record (abstract, authors, MeSH, publication types, …), or None."""
     text = str(pmid).strip()
-    if not text.isdigit() or len(text) > 9:
-        raise InputError(f"{pmid!r} is not a PMID (a number of at most 9 digits)")
-    store = _store(db)
-    try:
-        return store.article(text.lstrip("0") or "0")
-    finally:
-        store.close()
+    if not re.fullmatch(r"[0-9]{1,9}", text):
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        raise InputError(f"{shown!r} is not a PMID (a PMID is a number of at most 9 digits, "
+                         "e.g. 21306238)")
+    with reads.opened(_url(db)) as conn:
+        found = reads.articles(conn, [text.lstrip("0") or "0"])
+    return found[0] if found else None
 
 
 def collections(*, db: str | None = None) -> tuple[Collection, ...]:
-    """Every collection with its counts by status."""
-    store = _store(db)
+    """Every collection with its counts by status; none in a database not set up yet."""
     try:
-        out = []
-        for row in store.collections():
-            counts: dict[str, int] = {s: row.get(f"n_{s}", 0) for s in MATCH_STATUSES}
-            last = row.get("updated_at")
-            out.append(Collection(row["name"], row.get("source"), sum(counts.values()), counts,
-                                  last.isoformat() if hasattr(last, "isoformat") else last))
-        return tuple(out)
-    finally:
-        store.close()
+        with reads.opened(_url(db)) as conn:
+            rows = reads.collections(conn)
+    except NotSetUp:
+        return ()
+    return tuple(
+        Collection(row["name"], row["source"], row["n_references"],
+                   {s: row[f"n_{s}"] for s in MATCH_STATUSES}, _utc_iso(row["updated_at"]))
+        for row in rows)
+
+
+def _utc_iso(when: datetime | None) -> str | None:
+    if when is None:
+        return None
+    # SQLite gives stored times back without their zone, which was UTC.
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return when.isoformat(timespec="seconds")
+
+
+def delete_collection(name: str, *, db: str | None = None) -> dict[str, Any]:
+    """Remove a collection and its references; the records stay (other collections may cite
+    them). Says how many: references, records, records_cited_elsewhere."""
+    with open_store(db) as store:
+        return store.delete_collection(name)
 
 
 def export(collection: str | None = None, *, db: str | None = None,
@@ -186,11 +208,8 @@ def export(collection: str | None = None, *, db: str | None = None,
     """The matched references as BibTeX, RIS, CSL-JSON or CSV text."""
     from .outputs.export import export as run_export
 
-    store = _store(db)
-    try:
+    with open_store(db) as store:
         return run_export(store, format, collection)
-    finally:
-        store.close()
 
 
 def __getattr__(name: str):
@@ -219,7 +238,7 @@ def search(query: str | None = None, *, db: str | None = None, limit: int = 20,
     if isinstance(year, str) or year is None:
         year = parse_year_range(year)
     # A light read connection (pnet_pubmed.store.dbapi): no SQLAlchemy on this path.
-    return run_search(settings(db=db).db_url, query, mesh=tuple(mesh), year=tuple(year),
+    return run_search(_url(db), query, mesh=tuple(mesh), year=tuple(year),
                       limit=limit, **filters)
 
 
@@ -229,4 +248,4 @@ def mesh_profile(collection: str | None = None, *, db: str | None = None, major:
     rolled up to that level of the MeSH tree (1: Neoplasms, 2: Neoplasms by Site, …)."""
     from .search import mesh_profile as profile
 
-    return tuple(profile(settings(db=db).db_url, collection, major=major, top=top, depth=depth))
+    return tuple(profile(_url(db), collection, major=major, top=top, depth=depth))

@@ -21,6 +21,7 @@ from .flags import REF_TYPES, RETRACTED_PUBLICATION, Flag, article_flags
 from .pipeline import LinkError
 from .search.index import SearchIndex
 from .store import Store
+from .store.reads import require_collection
 from .util import chunked
 from .values import Article
 
@@ -180,9 +181,9 @@ def refresh(
     store = Store(settings.db_url, index=SearchIndex())
     try:
         store.upgrade()
-        if collection is not None and collection not in {c["name"] for c in store.collections()}:
-            known = ", ".join(c["name"] for c in store.collections()) or "none yet"
-            raise RefreshError(f"no collection named {collection!r} (collections: {known})")
+        if collection is not None:
+            require_collection(collection, [c["name"] for c in store.collections()],
+                               RefreshError)
         cutoff = None
         if older_than_days is not None:
             cutoff = datetime.now(UTC) - timedelta(days=older_than_days)

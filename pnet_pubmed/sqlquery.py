@@ -25,12 +25,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from uuid import UUID
 
 from . import csvout, errors
-from .store import Store
+from .store.dbapi import connect
 from .util import first_line
+
+if TYPE_CHECKING:
+    from .store import Store
 
 DEFAULT_LIMIT = 1000
 DEFAULT_TIMEOUT = 30.0  # seconds; None or 0: no time limit
@@ -99,13 +102,16 @@ class QueryResult:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
-def run_query(store: Store, sql: str, limit: int | None = DEFAULT_LIMIT,
+def run_query(source: str | Store, sql: str, limit: int | None = DEFAULT_LIMIT,
               timeout: float | None = DEFAULT_TIMEOUT) -> QueryResult:
     """Run one statement read-only: at most `limit` rows (None or 0: all), `timeout` seconds.
 
-    Writes and anything beyond reading fail with ReadOnlyError, a statement that runs too long
-    with QueryTimeout, other database errors with QueryError; Ctrl-C stops the statement (on
-    the server too) and raises KeyboardInterrupt. The database enforces all of it.
+    source is a database URL, opened with a light connection that only reads (store.dbapi: the
+    SQLite file with mode=ro, a READ ONLY PostgreSQL session; no SQLAlchemy), or a Store, whose
+    read-only connection is used. Writes and anything beyond reading fail with ReadOnlyError, a
+    statement that runs too long with QueryTimeout, other database errors with QueryError;
+    Ctrl-C stops the statement (on the server too) and raises KeyboardInterrupt. The database
+    enforces all of it.
     """
     if not sql.strip():
         raise QueryError("no SQL statement given")
@@ -113,6 +119,13 @@ def run_query(store: Store, sql: str, limit: int | None = DEFAULT_LIMIT,
         raise QueryError("SQL error: the statement contains a NUL character")
     limit = limit or None
     timeout = timeout or None
+    if isinstance(source, str):
+        # Any schema revision: a statement may read whatever the database holds.
+        with connect(source, check_schema=False) as light:
+            if light.dialect == "postgresql":
+                return _run_postgresql(light.raw, sql, limit, timeout)
+            return _run_sqlite(cast(sqlite3.Connection, light.raw), sql, limit, timeout)
+    store = source
     with store.read_only_connection() as conn:
         raw = conn.connection  # the pooled DBAPI connection, so we control how it executes
         if store.dialect == "postgresql":

@@ -194,6 +194,8 @@ def test_cli_export(cli_db, tmp_path, fmt):
 def test_cli_export_errors(cli_db):
     result = invoke(cli_db, "export", "--collection", "nope", "--format", "ris")
     assert result.exit_code == 1
-    assert result.output.strip() == "Error: no collection named 'nope'"
+    # The one "no collection" message of every command (issue 12), naming those there are.
+    assert result.output.strip() == (
+        "Error: no collection named 'nope' (collections: other, review)")
     missing = invoke(cli_db, "export")
     assert missing.exit_code == 2 and "--format" in missing.output

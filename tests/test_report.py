@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 from click.testing import CliRunner
 
-from pnet_pubmed.cli_extra import report
+from pnet_pubmed.cli.export import report
 from pnet_pubmed.config import Settings
 from pnet_pubmed.outputs import report as rp
 from pnet_pubmed.store import Store

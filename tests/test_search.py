@@ -356,8 +356,9 @@ def _cli():
     import click
 
     from pnet_pubmed.cli import main
-    from pnet_pubmed.cli_search import export, mesh
-    from pnet_pubmed.cli_search import search as search_cmd
+    from pnet_pubmed.cli.export import export
+    from pnet_pubmed.cli.search import mesh
+    from pnet_pubmed.cli.search import search as search_cmd
 
     # The lead adds the commands to main; until then, a group of our own with the same options.
     group = click.Group(name="pnet-pubmed", commands=dict(main.commands),

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from pnet_pubmed.cli import main
-from pnet_pubmed.cli_extra import report, sql
+from pnet_pubmed.cli.export import report
+from pnet_pubmed.cli.sql import sql
 from pnet_pubmed.config import Settings
 from pnet_pubmed.sqlquery import QueryError, ReadOnlyError, run_query
 from pnet_pubmed.store import Store

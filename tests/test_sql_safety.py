@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from pnet_pubmed.cli import main
-from pnet_pubmed.cli_extra import sql
+from pnet_pubmed.cli.sql import sql
 from pnet_pubmed.config import Settings
 from pnet_pubmed.sqlquery import QueryError, QueryTimeout, run_query
 from pnet_pubmed.store import Store, readonly

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from pnet_pubmed.cli import refs
+from pnet_pubmed.cli.records import refs
 from pnet_pubmed.store import Store
 from pnet_pubmed.store import schema as t
 from pnet_pubmed.util import chunked, first_line, one_line

@@ -13,6 +13,7 @@ from pnet_pubmed.util import one_line
 from pnet_pubmed.values import Article, Author
 
 from ..errors import InputError
+from ..store.reads import require_collection
 
 FORMATS = ("bibtex", "ris", "csljson", "csv")
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
@@ -55,8 +56,8 @@ def records(store, collection: str | None = None) -> list[ExportRecord]:
 
     A reference matched to a record that was never fetched keeps its citation's own fields.
     """
-    if collection is not None and collection not in {c["name"] for c in store.collections()}:
-        raise ExportError(f"no collection named {collection!r}")
+    if collection is not None:
+        require_collection(collection, [c["name"] for c in store.collections()], ExportError)
     refs = store.references(collection, "matched")
     found = {a.pmid: a for a in store.articles([r["pmid"] for r in refs if r["pmid"]])}
     # Keys are unique within a collection: they name the collection only when there are several.

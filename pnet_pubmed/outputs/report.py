@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from .. import __version__
 from ..errors import InputError
 from ..store import Store, StoreError
+from ..store.reads import require_collection
 from ..values import MATCH_STATUSES
 
 STATUSES = MATCH_STATUSES
@@ -127,9 +128,8 @@ def gather(store: Store, collection: str | None = None) -> ReportData:
     """Read the references of one collection (or all) and the MeSH terms of their articles."""
     with store.read_only_connection() as conn:
         names = list(conn.execute(sa.text("SELECT name FROM collections ORDER BY name")).scalars())
-        if collection is not None and collection not in names:
-            known = ", ".join(names) or "none yet"
-            raise StoreError(f"no collection named {collection!r} (collections: {known})")
+        if collection is not None:
+            require_collection(collection, names, StoreError)
         wanted = [collection] if collection is not None else names
         data = ReportData(
             title=collection if collection is not None else "All collections",

@@ -22,7 +22,10 @@ them (Store.upgrade calls ensure() every time, which only reads when all is in p
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # `sql` reads the names below without SQLAlchemy; the upgrade uses it
+    import sqlalchemy as sa
 
 ROLE = "pnet_pubmed_reader"
 FUNCTION = "pnet_pubmed_sql"
@@ -107,6 +110,8 @@ def install(conn: sa.Connection) -> bool:
     Returns False, with nothing changed, when the current user may not (no CREATEROLE, or a
     role named ROLE exists with more than reading rights: it is never altered here).
     """
+    from sqlalchemy.exc import DBAPIError
+
     with conn.begin_nested() as savepoint:
         try:
             _create_role(conn)
@@ -114,27 +119,38 @@ def install(conn: sa.Connection) -> bool:
                 savepoint.rollback()
                 return False
             _install(conn)
-        except sa.exc.DBAPIError:
+        except DBAPIError:
             savepoint.rollback()
             return False
     return is_ready(state(conn))
 
 
+def _schema(conn: sa.Connection) -> str:
+    return conn.exec_driver_sql("SELECT quote_ident(current_schema())").scalar_one()
+
+
+def _role_exists(conn: sa.Connection) -> bool:
+    return conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %(r)s",
+                                {"r": ROLE}).first() is not None
+
+
 def _create_role(conn: sa.Connection) -> None:
-    if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": ROLE}).first():
+    from sqlalchemy.exc import DBAPIError
+
+    if _role_exists(conn):
         return
     # Roles are cluster-wide: another database or schema may create it at the same moment.
     with conn.begin_nested() as inner:
         try:
             conn.exec_driver_sql(f"CREATE ROLE {ROLE} NOLOGIN")
-        except sa.exc.DBAPIError as e:
+        except DBAPIError as e:
             if getattr(e.orig, "sqlstate", None) not in ("42710", "23505"):
                 raise
             inner.rollback()
 
 
 def _install(conn: sa.Connection) -> None:
-    schema = conn.execute(sa.text("SELECT quote_ident(current_schema())")).scalar_one()
+    schema = _schema(conn)
     superuser = _is_superuser(conn)
     if not superuser:
         # A CREATEROLE user must be a member to hand the function over to the role, and the
@@ -160,15 +176,15 @@ def _install(conn: sa.Connection) -> None:
 
 
 def _is_superuser(conn: sa.Connection) -> bool:
-    return bool(conn.execute(
-        sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one())
+    return bool(conn.exec_driver_sql(
+        "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar_one())
 
 
 def uninstall(conn: sa.Connection) -> None:
     """Drop FUNCTION and ROLE's rights in the current schema (the role may serve others)."""
-    schema = conn.execute(sa.text("SELECT quote_ident(current_schema())")).scalar_one()
+    schema = _schema(conn)
     conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {schema}.{SIGNATURE}")
-    if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": ROLE}).first():
+    if _role_exists(conn):
         conn.exec_driver_sql(
             f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} REVOKE SELECT ON TABLES FROM {ROLE}"
         )

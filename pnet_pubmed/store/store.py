@@ -465,12 +465,6 @@ class Store:
             return reads.collections(conn)
 
     @_translating
-    def require_collection(self, name: str) -> None:
-        """StoreError, naming the collections there are, when there is none called name."""
-        with self._reading() as conn:
-            reads.require_collection(name, reads.collection_names(conn), StoreError)
-
-    @_translating
     def delete_collection(self, name: str) -> dict:
         """Remove a collection and its references, in one transaction; the records stay.
 

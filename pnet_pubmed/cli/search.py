@@ -1,4 +1,4 @@
-"""The search, mesh and export commands; pnet_pubmed.cli adds them to its main group."""
+"""The commands that search the stored records: search (full text and filters) and mesh."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import textwrap
 
 import click
 
-from .cli_common import _emit, _errors_as_one_line, _store, _table
-from .config import Settings
-from .flags import FLAGS
+from .. import api
+from ..config import Settings
+from ..flags import FLAGS
+from .errors import Command
+from .output import Rows, emit, table
 
 SEARCH_COLUMNS = ("pmid", "year", "journal", "score", "cited_by", "title")
 CSV_SEARCH_COLUMNS = ("pmid", "year", "journal", "score", "cited_by", "doi", "title", "snippet")
@@ -17,7 +19,7 @@ MESH_COLUMNS = ("descriptor", "ui", "articles", "major_articles")
 FORMATS = ("table", "json", "csv")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("query", nargs=-1)
 @click.option("--mesh", "mesh", multiple=True, metavar="TERM",
               help="MeSH heading: a descriptor name, UI or entry term, with the descriptors "
@@ -37,7 +39,6 @@ FORMATS = ("table", "json", "csv")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.pass_obj
-@_errors_as_one_line
 def search(settings: Settings, query, mesh, explode, major, qualifier, author, journal, year,
            publication_type, collection, flags, limit, fmt):
     """Stored articles matching QUERY and the filters, best first.
@@ -62,35 +63,31 @@ def search(settings: Settings, query, mesh, explode, major, qualifier, author, j
     Without QUERY, the filters alone select articles, newest first. Under the table: how many
     articles match in all ("20 of 153 hits").
     """
-    from .search import parse_year_range
-    from .search import search as run_search
-
     text = " ".join(query) or None
     if text is None and not (mesh or qualifier or author or journal or year
                              or publication_type or collection or flags):
         raise click.UsageError("give a QUERY or at least one filter (see --help)")
     bold = fmt == "table" and sys.stdout.isatty()
-    marks = ("\x1b[1m", "\x1b[0m") if bold else ("[", "]")
-    # The database URL, not a Store: search reads on a light connection (no SQLAlchemy).
-    hits = run_search(
-        settings.db_url, text, mesh=mesh, major=major, qualifier=qualifier, author=author,
-        journal=journal, year=parse_year_range(year), publication_type=publication_type,
-        collection=collection, flag=flags, explode=explode, limit=limit, highlight=marks,
+    hits = api.search(
+        text, db=settings.db_url, mesh=mesh, major=major, qualifier=qualifier, author=author,
+        journal=journal, year=year, publication_type=publication_type, collection=collection,
+        flag=flags, explode=explode, limit=limit,
+        highlight=("\x1b[1m", "\x1b[0m") if bold else ("[", "]"),
     )
     for note in hits.notes:  # 'using descriptor Insulinoma (D007340) for entry term "…"'
         click.echo(note, err=True)
-    rows = [h.as_dict() for h in hits]
-    _emit(rows, fmt, CSV_SEARCH_COLUMNS, _search_table, "no matching articles")
+    emit([h.as_dict() for h in hits], fmt, CSV_SEARCH_COLUMNS, render=_search_table,
+         empty="no matching articles")
     # How many there are beyond --limit: under the table; for JSON and CSV on a terminal only,
     # so that what reads them gets nothing else.
     if hits and (fmt == "table" or sys.stderr.isatty()):
         click.echo(hits.summary(), err=fmt != "table")
 
 
-def _search_table(rows: list[dict]) -> str:
+def _search_table(rows: Rows) -> str:
     """One line per hit as a table, and its highlighted snippet indented below it."""
-    table = _table(rows, SEARCH_COLUMNS, widths={"journal": 24, "title": 70, "cited_by": 16})
-    lines = table.splitlines()
+    lines = table(rows, SEARCH_COLUMNS,
+                  widths={"journal": 24, "title": 70, "cited_by": 16}).splitlines()
     out = lines[:2]
     for row, line in zip(rows, lines[2:], strict=True):
         out.append(line)
@@ -100,7 +97,7 @@ def _search_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--collection", "-c", metavar="NAME", help="Collection [default: every article].")
 @click.option("--major", is_flag=True, help="Only descriptors that are a major topic somewhere.")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True)
@@ -109,32 +106,8 @@ def _search_table(rows: list[dict]) -> str:
                    "Site, …): each article counts once under each heading it rolls up to.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.pass_obj
-@_errors_as_one_line
 def mesh(settings: Settings, collection, major, top, depth, fmt):
     """The MeSH profile of a collection: each descriptor, its articles and major-topic articles."""
-    from .search import mesh_profile
-
-    rows = mesh_profile(settings.db_url, collection=collection, major=major, top=top,
-                        depth=depth)
-    _emit(rows, fmt, MESH_COLUMNS,
-          lambda rs: _table(rs, MESH_COLUMNS, widths={"descriptor": 60}),
-          "no MeSH headings among these articles")
-
-
-@click.command()
-@click.option("--collection", "-c", metavar="NAME", help="Collection [default: all of them].")
-@click.option("--format", "fmt", type=click.Choice(["bibtex", "ris", "csljson", "csv"]),
-              required=True, help="bibtex, ris, csljson (CSL-JSON) or csv.")
-@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
-              help="File to write [default: standard output].")
-@click.pass_obj
-@_errors_as_one_line
-def export(settings: Settings, collection, fmt, output):
-    """Every matched reference with its PubMed record: PMID, DOI, abstract, MeSH and more."""
-    from .outputs.export import records, write
-
-    store = _store(settings)
-    recs = records(store, collection)
-    output.write(write(recs, fmt))
-    if output is not sys.stdout and getattr(output, "name", "-") != "<stdout>":
-        click.echo(f"{len(recs)} references written to {output.name}", err=True)
+    rows = api.mesh_profile(collection, db=settings.db_url, major=major, top=top, depth=depth)
+    emit(rows, fmt, MESH_COLUMNS, widths={"descriptor": 60},
+         empty="no MeSH headings among these articles")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
 import click
 
-from .cli import _errors_as_one_line, _store, _table
-from .config import Settings
+from .. import api
+from ..config import Settings
+from .errors import Group
+from .output import echo_json, table
 
 
-@click.group()
+@click.group(cls=Group)
 def mirror():
     """A local mirror of PubMed from NLM's baseline and update files."""
 
@@ -46,14 +47,13 @@ def _file_line(o) -> str:
                    "[default: cores - 1, at least 1].")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @click.pass_obj
-@_errors_as_one_line
 def mirror_load(settings: Settings, paths, jobs, as_json):
     """Load NLM baseline and update files (.xml.gz or .xml, or folders of them) in name order.
 
     Newer versions of a record replace older ones, DeleteCitation lists remove records, files
     already loaded are skipped, and a load that stopped resumes at the file it was in.
     """
-    from .mirror import MirrorFileError, load
+    from ..mirror import MirrorFileError, load
 
     live = sys.stderr.isatty() and not as_json
 
@@ -67,7 +67,7 @@ def mirror_load(settings: Settings, paths, jobs, as_json):
             if not as_json:
                 click.echo(_file_line(o))
 
-    store = _store(settings)
+    store = api.open_store(settings.db_url)
     try:
         summary = load(store, list(paths), jobs=_default_jobs() if jobs is None else jobs,
                        progress=progress)
@@ -77,7 +77,7 @@ def mirror_load(settings: Settings, paths, jobs, as_json):
         store.close()
     data = summary.as_dict()
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        echo_json(data)
     else:
         click.echo(f"mirror: {data['loaded']} files loaded, {data['skipped']} skipped, "
                    f"{data['failed']} failed; {data['records']:,} records in "
@@ -92,25 +92,21 @@ def mirror_load(settings: Settings, paths, jobs, as_json):
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.pass_obj
-@_errors_as_one_line
 def mirror_status(settings: Settings, fmt):
     """The files loaded into the mirror, its number of records and its newest file."""
-    from .mirror import status
+    from ..mirror import status
 
-    store = _store(settings)
-    try:
+    with api.open_store(settings.db_url) as store:
         data = status(store)
-    finally:
-        store.close()
     if fmt == "json":
-        click.echo(json.dumps(data, indent=2))
+        echo_json(data)
         return
     if data["files"]:
         rows = [{"file": f["name"], "status": f["status"], "records": f"{f['records']:,}",
                  "superseded": f["superseded"], "deleted": f["deleted"],
                  "unreadable": f["unreadable"], "finished": (f["finished_at"] or "")[:19],
                  "message": f["message"] or ""} for f in data["files"]]
-        click.echo(_table(rows, ("file", "status", "records", "superseded", "deleted",
+        click.echo(table(rows, ("file", "status", "records", "superseded", "deleted",
                                  "unreadable", "finished", "message"),
                           widths={"message": 60}))
     click.echo(f"{data['records']:,} records from {data['loaded']} files; newest file: "

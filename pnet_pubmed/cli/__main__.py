@@ -1,0 +1,5 @@
+"""`python -m pnet_pubmed.cli`: the same as the pnet-pubmed command."""
+
+from .app import main
+
+main()
