@@ -16,19 +16,14 @@ What the database enforces (no check looks at the text of the statement):
 
 from __future__ import annotations
 
-import base64
-import json
 import sqlite3
 import time as clock
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, cast
-from uuid import UUID
 
-from . import csvout, errors
+from . import errors
 from .store.dbapi import connect
 from .util import first_line
 
@@ -368,46 +363,3 @@ def _unique(names: Sequence[str]) -> list[str]:
         taken.add(candidate)
         out.append(candidate)
     return out
-
-
-# -- output ------------------------------------------------------------------------------------
-
-
-def plain(value):
-    """A JSON-friendly version of a value a driver returned (exact, unlike a table cell)."""
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    return value
-
-
-def to_json(result: QueryResult) -> str:
-    rows = [{c: plain(v) for c, v in zip(result.columns, row, strict=True)} for row in result.rows]
-    return json.dumps(rows, indent=2, ensure_ascii=False)
-
-
-def to_csv(result: QueryResult) -> str:
-    """CSV with exact values: floats keep every digit, JSON values stay JSON, NULL is empty.
-
-    Through the one CSV writer: a text cell that a spreadsheet would run as a formula gets a
-    leading quote; numbers are written as numbers.
-    """
-    return csvout.write(result.columns, ([_csv_value(v) for v in row] for row in result.rows))
-
-
-def _csv_value(value):
-    value = plain(value)
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return value

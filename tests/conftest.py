@@ -121,3 +121,14 @@ def db_url(request, tmp_path):
     yield url
     with admin.begin() as conn:
         conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def linked_url(request, tmp_path_factory) -> Iterator[str]:
+    """The bundled list linked once per test module, in SQLite and in a PostgreSQL schema."""
+    from tests.linked_db import database_url, link_bundled
+
+    folder = tmp_path_factory.mktemp(f"linked-{request.param}")
+    with database_url(request.param, folder) as url:
+        link_bundled(url, folder)
+        yield url

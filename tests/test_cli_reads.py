@@ -24,7 +24,7 @@ from pnet_pubmed.search.index import SearchIndex
 from pnet_pubmed.sqlquery import ReadOnlyError, run_query
 from pnet_pubmed.store import Store, readonly
 from pnet_pubmed.values import Citation, CommentCorrection, Match
-from tests.linked_db import BACKENDS, COLLECTION, database_url, link_bundled
+from tests.linked_db import COLLECTION
 from tests.test_store import rich_article
 
 PACKAGE = Path(pnet_pubmed.__file__).parent
@@ -34,28 +34,17 @@ HEAVY = ("sqlalchemy", "alembic", "requests", "requests_cache", "lxml", "matplot
          "pnet_pubmed.references", "pnet_pubmed.eutils", "pnet_pubmed.pipeline")
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def linked_url(request, tmp_path_factory):
-    folder = tmp_path_factory.mktemp(f"reads-{request.param}")
-    with database_url(request.param, folder) as url:
-        link_bundled(url, folder)
-        yield url
-
-
 def _run_loading(url: str, *args: str) -> tuple[str, list[str]]:
-    """A command's output, and the heavy modules it loaded, in a process of its own."""
-    code = textwrap.dedent(f"""
-        import sys
-        from pnet_pubmed.cli import main
-        try:
-            main({["--db", url, *args]!r}, standalone_mode=False)
-        finally:
-            print("LOADED", ",".join(m for m in {HEAVY!r} if m in sys.modules))
-    """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    shown, loaded = out.rsplit("LOADED", 1)
-    return shown, [m for m in loaded.strip().split(",") if m]
+    """A command's output, and the heavy modules it imported, as `python -X importtime -m
+    pnet_pubmed.cli` shows them."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "pnet_pubmed.cli",
+                           "--db", url, *args], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:") and line.count("|") == 2}
+    assert "pnet_pubmed.cli.app" in imported
+    heavy = [m for m in HEAVY if m in imported or any(i.startswith(m + ".") for i in imported)]
+    return proc.stdout, heavy
 
 
 @pytest.mark.parametrize("args", [

@@ -13,20 +13,12 @@ from pnet_pubmed.config import Settings
 from pnet_pubmed.outputs import report as rp
 from pnet_pubmed.store import Store
 from pnet_pubmed.values import Citation, Match
-from tests.linked_db import BACKENDS, COLLECTION, database_url, link_bundled
+from tests.linked_db import COLLECTION, database_url
 from tests.test_link_e2e import EXPECTED
 
 FIGURES = ("fig-outcomes", "fig-years", "fig-mesh", "fig-journals")
 # The only URLs a page may contain: SVG's namespace names, which nothing fetches.
 NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def linked_url(request, tmp_path_factory):
-    folder = tmp_path_factory.mktemp(f"report-{request.param}")
-    with database_url(request.param, folder) as url:
-        link_bundled(url, folder)
-        yield url
 
 
 @pytest.fixture(scope="module")

@@ -15,19 +15,11 @@ from pnet_pubmed.cli.sql import sql
 from pnet_pubmed.config import Settings
 from pnet_pubmed.sqlquery import QueryError, ReadOnlyError, run_query
 from pnet_pubmed.store import Store
-from tests.linked_db import BACKENDS, COLLECTION, database_url, link_bundled
+from tests.linked_db import COLLECTION, database_url
 
 COUNT_BY_STATUS = (
     "SELECT status, count(*) AS n FROM reference_links GROUP BY status ORDER BY status"
 )
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def linked_url(request, tmp_path_factory):
-    folder = tmp_path_factory.mktemp(f"sql-{request.param}")
-    with database_url(request.param, folder) as url:
-        link_bundled(url, folder)
-        yield url
 
 
 def run(url: str, *args: str, stdin: str | None = None):
