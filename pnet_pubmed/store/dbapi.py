@@ -1,7 +1,7 @@
 """Light read connections from a database URL: stdlib sqlite3 or psycopg, no SQLAlchemy.
 
-Read commands (search, mesh; refs, show, collections, sql after them) answer in a few tens of
-milliseconds only if they import nothing heavy: SQLAlchemy alone costs about 190 ms to import,
+Read commands (search, mesh, refs, show, collections, sql) answer within a few times Python's
+own start-up only if they import nothing heavy: SQLAlchemy alone costs about 190 ms to import,
 Alembic more. This module opens a connection that only reads, from the same URL the Store and
 the CLI take, and checks the schema revision without Alembic:
 
