@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 from .config import Settings
 from .errors import InputError
 from .flags import Flag
-from .store import reads
-from .store.dbapi import NotSetUp
 from .values import MATCH_STATUSES, Article
 
 if TYPE_CHECKING:
     from .store import Store
+
+# The reading functions import pnet_pubmed.store.reads when called: `search` does not need it.
 
 # Keyword arguments that name a Settings field under another name.
 _ALIASES = {"db": "db_url", "cache": "cache_dir"}
@@ -154,6 +154,8 @@ def link(source: str | Path | Iterable[str] | None = None, *, collection: str | 
 def refs(collection: str | None = None, *, db: str | None = None,
          status: str | None = None) -> tuple[Reference, ...]:
     """The stored references (of one collection, or all), in list order, with their links."""
+    from .store import reads
+
     with reads.opened(_url(db)) as conn:
         if collection is not None:
             reads.require_collection(collection, reads.collection_names(conn), InputError)
@@ -165,6 +167,8 @@ def refs(collection: str | None = None, *, db: str | None = None,
 
 def article(pmid: str | int, *, db: str | None = None) -> Article | None:
     """The stored PubMed record (abstract, authors, MeSH, publication types, …), or None."""
+    from .store import reads
+
     text = str(pmid).strip()
     if not re.fullmatch(r"[0-9]{1,9}", text):
         shown = text if len(text) <= 40 else text[:39] + "…"
@@ -177,6 +181,9 @@ def article(pmid: str | int, *, db: str | None = None) -> Article | None:
 
 def collections(*, db: str | None = None) -> tuple[Collection, ...]:
     """Every collection with its counts by status; none in a database not set up yet."""
+    from .store import reads
+    from .store.dbapi import NotSetUp
+
     try:
         with reads.opened(_url(db)) as conn:
             rows = reads.collections(conn)

@@ -7,7 +7,6 @@ import click
 from .. import api
 from ..config import Settings
 from ..errors import InputError
-from ..store.reads import require_collection
 from ..values import MATCH_STATUSES
 from .errors import Command, Group
 from .output import Rows, emit, table
@@ -51,6 +50,8 @@ def _minute(iso: str | None) -> str:
 def collections_delete(settings: Settings, name, yes):
     """Remove the collection NAME and its references. The PubMed records stay in the database:
     other collections may cite them, and search finds them."""
+    from ..store.reads import require_collection
+
     known = {c.name: c for c in api.collections(db=settings.db_url)}
     require_collection(name, known, InputError)
     if not yes:

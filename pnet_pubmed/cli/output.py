@@ -8,7 +8,6 @@ through pnet_pubmed.csvout, the one CSV writer, which defuses spreadsheet formul
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
@@ -17,8 +16,6 @@ from typing import Any
 from uuid import UUID
 
 import click
-
-from .. import csvout
 
 Rows = Sequence[Mapping[str, Any]]
 
@@ -60,6 +57,8 @@ def plain(value: Any) -> Any:
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, bytes | bytearray | memoryview):
+        import base64
+
         return base64.b64encode(bytes(value)).decode("ascii")
     raise TypeError(f"{type(value).__name__} is not JSON")
 
@@ -68,6 +67,8 @@ def to_csv(rows: Rows, columns: Sequence[str], *, exact: bool = False) -> str:
     """CSV through the one CSV writer (formula cells neutralised). Lists are joined by commas
     and floats have two decimals, as in a table; exact keeps every digit and writes lists and
     objects as JSON."""
+    from .. import csvout
+
     if exact:
         return csvout.write(columns, ([_exact(r.get(c)) for c in columns] for r in rows))
 
