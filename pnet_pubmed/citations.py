@@ -768,6 +768,8 @@ def _cannot_start(line: str, marked_block: bool) -> bool:
     return line[:1].islower() and not _AUTHOR_START.match(line)
 
 
+# "12 ", "12. ", "12) ", "[12] ", "(12) " with a number of any length: see _entries.
+_NEXT_NUMBER = re.compile(r"[\[(]?\s*(\d{1,12})\s*[\]).:]?\s+(?=\S)")
 # An entry never grows beyond this: past it, the next line starts a new one.
 MAX_ENTRY_LINES = 16
 MAX_ENTRY_CHARS = 3000
@@ -802,7 +804,9 @@ def _entries(text: str) -> list[tuple[str, str | None, str | None]]:
             if number and len(number) > 3 and entries and int(number) != last_number + 1:
                 marked, rest, number = False, line, None  # "2005. Title…" broken off a line
             cut = len(line) - len(rest) if marked else 0
-            bare = re.match(r"(\d{1,4})\s+(?=\S)", line)
+            # The list's next number starts an entry in any marker form and at any length:
+            # "10000 Yao JC…", "100000. …", "[1234567] …" (markers past 999 need the sequence).
+            bare = _NEXT_NUMBER.match(line)
             if not marked and bare and int(bare.group(1)) == last_number + 1 and last_number:
                 marked, number, cut = True, bare.group(1), bare.end()
             if marked and number and entries and int(number) != last_number + 1:

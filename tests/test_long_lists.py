@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pnet_pubmed import citations
 from pnet_pubmed.citations import parse_reference_list
 
@@ -23,6 +25,31 @@ def test_numbers_past_999_start_new_references():
     assert [c.key for c in cits[998:1002]] == ["999", "1000", "1001", "1002"]
     assert cits[999].authors[0].last == _name(1000)
     assert all(c.kind == "article" for c in cits)
+
+
+@pytest.mark.parametrize("marker", ["{n}. ", "{n}) ", "[{n}] ", "{n}.\t"])
+@pytest.mark.parametrize("first", [9_996, 99_996, 999_996])
+def test_numbers_of_any_length_start_new_references(marker, first):
+    # The end of a long list pasted on its own: 9,999 -> 10,000, 99,999 -> 100,000, and on.
+    numbers = range(first, first + 8)
+    text = "\n".join(marker.format(n=n) + LINE.format(n=n, name=_name(n), v=3, p=10)[len(
+        f"{n}. "):] for n in numbers)
+    cits = parse_reference_list(text)
+    assert [c.key for c in cits] == [str(n) for n in numbers]
+    assert [c.authors[0].last for c in cits] == [_name(n) for n in numbers]
+
+
+@pytest.mark.parametrize("marker", ["{n} ", "({n}) "])
+def test_a_list_past_ten_thousand_keeps_every_reference_apart(marker, monkeypatch):
+    # Bare and bracketed numbers past 999 count only in the list's sequence: a whole list.
+    monkeypatch.setattr(citations, "with_labelled_reading", lambda citation, text: citation)
+    monkeypatch.setattr(citations, "PARALLEL_FROM", 10**9)
+    text = "\n".join(marker.format(n=n) + LINE.format(n=n, name=_name(n), v=3, p=10)[len(
+        f"{n}. "):] for n in range(1, 10_006))
+    cits = parse_reference_list(text)
+    assert [c.key for c in cits] == [str(n) for n in range(1, 10_006)]
+    assert [c.authors[0].last for c in cits[9_997:]] == [_name(n) for n in range(9_998, 10_006)]
+    assert all("\n" not in c.raw for c in cits)
 
 
 def test_a_year_at_the_start_of_a_broken_line_is_not_a_number():
