@@ -199,6 +199,12 @@ def test_parse_and_compile():
         ("ab*", "prefix 'ab*' at column 1 is too short: give at least 3 letters"),
         ("   ", "the query has no words"),
         ("x" * 1001, "query too long"),
+        # Once an IndexError and a RecursionError (issue 10 item 15).
+        ("(", "the parenthesis opened at column 1 is never closed"),
+        ("a (((", "the parenthesis opened at column 5 is never closed"),
+        (")", "unmatched ')' at column 1"),
+        ("(" * 300 + "a" + ")" * 300, "parentheses nested more than 20 deep at column 21"),
+        ("(a) " * 200 + "(", "the parenthesis opened at column 801 is never closed"),
     ],
 )
 def test_malformed_queries(query, message):
@@ -206,6 +212,15 @@ def test_malformed_queries(query, message):
         s.parse_query(query)
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_deep_but_allowed_queries_parse_without_recursion():
+    nested = "(" * 20 + "everolimus OR sunitinib" + ")" * 20
+    assert s.to_fts5(s.parse_query(nested)) == '("everolimus") OR ("sunitinib")'
+    negations = "x " + "NOT " * 247 + "y"  # an odd count excludes; about the query's limit
+    assert s.to_fts5(s.parse_query(negations)) == '(("x")) NOT (("y"))'
+    assert s.to_fts5(s.parse_query(negations.replace("NOT " * 247, "NOT " * 246))) == (
+        '("x") AND ("y")')
 
 
 def test_year_ranges():
@@ -527,6 +542,8 @@ def test_cli_mesh_formats(cli_db):
         (["everolimus", "--year", "2015:2009"], "2015 is after 2009"),
         (["everolimus", "--collection", "nope"], "no collection named 'nope'"),
         (["everolimus", "--major"], "--major needs --mesh"),
+        (["("], "the parenthesis opened at column 1 is never closed"),
+        (["(" * 300 + "everolimus" + ")" * 300], "nested more than 20 deep"),
     ],
 )
 def test_cli_errors_are_one_line(cli_db, args, message):

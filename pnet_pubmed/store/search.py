@@ -56,6 +56,7 @@ PG_LABELS = {"title": "A", "mesh": "B", "keywords": "C", "abstract": "D"}
 PG_RANK_WEIGHTS = "{0.1, 0.3, 0.4, 1.0}"
 
 MAX_QUERY_LENGTH = 1000
+MAX_NESTING = 20  # parentheses within parentheses; deeper would exhaust Python's stack
 MIN_PREFIX = 3  # "ab*" expands to thousands of terms; PubMed itself asks for 4 letters
 CHUNK = 500
 # Ranking costs per matching article; beyond this many matches, the ones stored last are ranked.
@@ -233,6 +234,7 @@ class _Parser:
     def __init__(self, lexemes: list[_Lexeme]) -> None:
         self.lx = lexemes
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> _Lexeme | None:
         return self.lx[self.i] if self.i < len(self.lx) else None
@@ -295,22 +297,36 @@ class _Parser:
         return items[0] if len(items) == 1 else And(_flatten(And, items))
 
     def parse_unary(self) -> Node:
-        lx = self.peek()
-        if lx is not None and lx.kind == "op" and lx.text == "NOT":
+        nots = []  # a loop, not recursion: "NOT NOT … a" of any length costs no stack
+        while (lx := self.peek()) is not None and lx.kind == "op" and lx.text == "NOT":
             self.take()
             self.need_operand(lx)
-            child = self.parse_unary()
-            return child.child if isinstance(child, Not) else Not(child, lx.column)
-        return self.parse_primary()
+            nots.append(lx)
+        node = self.parse_primary()
+        for lx in reversed(nots):
+            node = node.child if isinstance(node, Not) else Not(node, lx.column)
+        return node
 
     def parse_primary(self) -> Node:
-        lx = self.take()
+        lx = self.peek()
+        if lx is None:
+            raise SearchQueryError("the query ends where a term was expected")
+        if lx.kind == ")":
+            raise SearchQueryError(f"unmatched ')' at column {lx.column}")
+        self.take()
         if lx.kind == "term":
             assert lx.term is not None
             return lx.term
-        # starts_operand() guarantees "(" here.
+        if lx.kind != "(":
+            raise SearchQueryError(f"{lx.text} at column {lx.column} needs a term before it")
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise SearchQueryError(f"parentheses nested more than {MAX_NESTING} deep at column "
+                                   f"{lx.column}")
         inner = self.peek()
-        if inner is not None and inner.kind == ")":
+        if inner is None:
+            raise SearchQueryError(f"the parenthesis opened at column {lx.column} is never closed")
+        if inner.kind == ")":
             raise SearchQueryError(f"empty parentheses at column {lx.column}")
         if inner is not None and inner.kind == "op" and inner.text in ("AND", "OR"):
             raise SearchQueryError(
@@ -321,6 +337,7 @@ class _Parser:
         if close is None or close.kind != ")":
             raise SearchQueryError(f"the parenthesis opened at column {lx.column} is never closed")
         self.take()
+        self.depth -= 1
         return node
 
 
