@@ -785,7 +785,7 @@ def _entries(text: str) -> list[tuple[str, str | None, str | None]]:
     """
     entries: list[tuple[list[str], str | None, bool, int]] = []
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    last_number = 0
+    last_number = highest = 0  # the number of the last entry, and the highest seen
     for block in re.split(r"\n[ \t\u00a0]*\n", text):
         lines = [ln.strip() for ln in block.split("\n") if ln.strip()]
         bullets = _list_bullets(lines) if len(lines) > 1 else _BULLET_CHARS
@@ -801,24 +801,29 @@ def _entries(text: str) -> list[tuple[str, str | None, str | None]]:
         for line, marked in zip(lines, starts, strict=True):
             marked = marked and marked_block
             rest, number = _strip_marker(line, long_ok=True) if marked else (line, None)
-            if number and len(number) > 3 and entries and int(number) != last_number + 1:
+            # The next number: after the last one, or after the highest when a number that
+            # was not a marker ("MRI" + "1. Neurology. 2007;…") threw the count off.
+            following = (last_number + 1, highest + 1)
+            if number and len(number) > 3 and entries and int(number) not in following:
                 marked, rest, number = False, line, None  # "2005. Title…" broken off a line
             cut = len(line) - len(rest) if marked else 0
             # The list's next number starts an entry in any marker form and at any length:
             # "10000 Yao JC…", "100000. …", "[1234567] …" (markers past 999 need the sequence).
             bare = _NEXT_NUMBER.match(line)
-            if not marked and bare and int(bare.group(1)) == last_number + 1 and last_number:
+            if not marked and bare and int(bare.group(1)) in following and last_number:
                 marked, number, cut = True, bare.group(1), bare.end()
-            if marked and number and entries and int(number) != last_number + 1:
+            if marked and number and entries and int(number) not in following:
                 # "18." after reference 60 is the day of a date broken off the line above, "5."
                 # after "Journal of …," a volume
                 prev = "\n".join(entries[-1][0])
-                if _HANGING.search(prev) or (number != "1" and last_number and (
-                        not _looks_complete(prev) or _only_adds_a_note(prev, line))):
+                body = prev[entries[-1][3]:]  # read without its number: "12598. Tilly JL…"
+                if _HANGING.search(prev) or (last_number and (
+                        not _looks_complete(body) or _only_adds_a_note(body, line))):
                     marked, number, cut = False, None, 0
             if not first and not marked:
-                prev_lines, _, prev_marked, _ = entries[-1]
+                prev_lines, _, prev_marked, prev_cut = entries[-1]
                 prev = "\n".join(prev_lines)
+                body = prev[prev_cut:]  # a number past 999 would be read as text
                 if len(prev_lines) >= MAX_ENTRY_LINES or len(prev) >= MAX_ENTRY_CHARS:
                     # No reference runs this long: a new one starts, and the work per line
                     # stays bounded, so a list of any length splits in linear time.
@@ -838,22 +843,23 @@ def _entries(text: str) -> list[tuple[str, str | None, str | None]]:
                 elif marked_block and prev_marked:
                     # In a numbered list an unmarked line starting with no capital ("2(Suppl
                     # 2):e001…" after "2022;38Suppl") carries on the reference above.
-                    continues = (not _looks_complete(prev) or _only_adds_a_note(prev, line)
+                    continues = (not _looks_complete(body) or _only_adds_a_note(body, line)
                                  or (not line[:1].isupper() and not _is_url(line)
-                                     and _looks_complete(f"{prev}\n{line}", True)))
+                                     and _looks_complete(f"{body}\n{line}", True)))
                 elif (_is_identifier(line) and not re.fullmatch(r"\d{1,5}\.?", line)) or (
                         _starts_with_author(line)
                         and (prev.rstrip()[-1:] in ".)" or _ENDS_WITH_URL.search(prev))
-                        and not (_SOURCE_START.match(line) and not _looks_complete(prev))):
+                        and not (_SOURCE_START.match(line) and not _looks_complete(body))):
                     continues = False
                 else:
-                    continues = not _looks_complete(prev) or _only_adds_a_note(prev, line)
+                    continues = not _looks_complete(body) or _only_adds_a_note(body, line)
                 if continues:
                     prev_lines.append(line)
                     continue
             first = False
             if number is not None and number.isdigit():
                 last_number = int(number)
+                highest = max(highest, last_number)
             entries.append(([line], number, marked, cut))
     out = []
     for lines, number, _, cut in entries:

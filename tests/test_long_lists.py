@@ -52,6 +52,34 @@ def test_a_list_past_ten_thousand_keeps_every_reference_apart(marker, monkeypatc
     assert all("\n" not in c.raw for c in cits)
 
 
+def _tail_of_a_long_list(first: int, count: int, broken: dict[int, str]) -> str:
+    return "\n".join(broken.get(n) or LINE.format(n=n, name=_name(n), v=3, p=10)
+                     for n in range(first, first + count))
+
+
+def test_a_broken_line_that_starts_with_1_does_not_derail_the_count():
+    # "… using MRI" + "1. Neurology. 2007;68:1223-6.": the end of a title, not a new list; the
+    # numbers after it still start their references.
+    broken = {25_081: "25081. Podewils LJ, Guallar E. Physical activity and white matter lesion "
+                      "progression: assessment using MRI\n1. Neurology. 2007;68:1223-6."}
+    cits = parse_reference_list(_tail_of_a_long_list(25_075, 40, broken))
+    assert [c.key for c in cits] == [str(n) for n in range(25_075, 25_115)]
+    assert cits[6].journal == "Neurology" and cits[6].year == 2007
+    assert cits[6].title.endswith("using MRI 1")
+
+
+@pytest.mark.parametrize("first", [590, 12_590])
+def test_the_source_on_its_own_line_joins_its_reference_at_any_number(first):
+    # The entry's own number is not read as its text ("12598. Tilly JL. … 1, 2, 3." looked
+    # complete, with 12598 as its title), so the source line below it is not a reference.
+    n = first + 8
+    broken = {n: f"{n}. Tilly JL. Ovarian follicle counts--not as simple as 1, 2, 3.\n"
+                 "Reprod Biol Endocrinol. 2003;1:11."}
+    cits = parse_reference_list(_tail_of_a_long_list(first, 12, broken))
+    assert [c.key for c in cits] == [str(k) for k in range(first, first + 12)]
+    assert (cits[8].journal, cits[8].year, cits[8].volume) == ("Reprod Biol Endocrinol", 2003, "1")
+
+
 def test_a_year_at_the_start_of_a_broken_line_is_not_a_number():
     text = ("1. Yao JC, Shah MH. Everolimus for advanced pancreatic neuroendocrine tumors.\n"
             "2011. N Engl J Med;364:514-23.\n"
