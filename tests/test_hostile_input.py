@@ -69,6 +69,18 @@ def test_deeply_nested_bibtex_braces_cost_only_their_entry(tmp_path):
     assert cits[1].title.startswith("Everolimus") and cits[1].year == 2011
 
 
+def test_an_unclosed_bibtex_entry_does_not_take_the_next_ones_fields(tmp_path):
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@article{first, title = {Never closed}, journal = {J Test}, year = {2001},\n"
+                   "@article{second, author = {Yao, James C.}, title = {Everolimus for advanced "
+                   "pancreatic neuroendocrine tumors}, journal = {N Engl J Med}, year = {2011}, "
+                   "volume = {364}, pages = {514--523}}\n")
+    first, second = read_references(bib)
+    assert (first.key, first.kind, first.title) == ("first", "unparsed", None)
+    assert "unreadable" in first.reason and "Everolimus" not in first.raw
+    assert (second.key, second.year, second.volume) == ("second", 2011, "364")
+
+
 def test_csl_json_numbers_where_text_belongs_are_read(tmp_path):
     items = [
         {"type": "article-journal", "title": 12345, "container-title": ["N Engl J Med"],
