@@ -842,8 +842,12 @@ def _entries(text: str) -> list[tuple[str, str | None, str | None]]:
                     continues = True  # "514-" + "23.", "Eur J Cancer," + "37, 1014-9."
                 elif marked_block and prev_marked:
                     # In a numbered list an unmarked line starting with no capital ("2(Suppl
-                    # 2):e001…" after "2022;38Suppl") carries on the reference above.
+                    # 2):e001…" after "2022;38Suppl"; "children. J Pediatr. 1998;…", with a year,
+                    # after "A study of 3, 647") carries on the reference above.
                     continues = (not _looks_complete(body) or _only_adds_a_note(body, line)
+                                 or (line[:1].islower() and not _is_url(line)
+                                     and not _AUTHOR_START.match(line)
+                                     and re.search(rf"\b{_YEAR}\b", line) is not None)
                                  or (not line[:1].isupper() and not _is_url(line)
                                      and _looks_complete(f"{body}\n{line}", True)))
                 elif (_is_identifier(line) and not re.fullmatch(r"\d{1,5}\.?", line)) or (

@@ -80,6 +80,21 @@ def test_the_source_on_its_own_line_joins_its_reference_at_any_number(first):
     assert (cits[8].journal, cits[8].year, cits[8].volume) == ("Reprod Biol Endocrinol", 2003, "1")
 
 
+@pytest.mark.parametrize(("marker", "first"), [("{n}. ", 440), ("{n}. ", 1_440), ("{n} ", 440)])
+def test_a_line_with_no_capital_and_a_year_carries_on_its_reference(marker, first):
+    # "A study of 3, 647" reads as volume 3, page 647: the line below still belongs to it.
+    n = first + 3
+    cut = ("Cheng JC, Leung SS, Chiu BS. Can we\npredict body height from segmental bone\n"
+           "length measurements? A study of 3, 647\nchildren. J Pediatr Orthop. 1998;18:387-93. h"
+           "\nttps://doi.org/10.1097/00004694-199805000-\n00022.")
+    text = "\n".join(marker.format(n=k) + (cut if k == n else LINE.format(
+        n=k, name=_name(k), v=3, p=10)[len(f"{k}. "):]) for k in range(first, first + 8))
+    cits = parse_reference_list(text)
+    assert [c.key for c in cits] == [str(k) for k in range(first, first + 8)]
+    assert (cits[3].year, cits[3].volume, cits[3].first_page) == (1998, "18", "387")
+    assert cits[3].doi == "10.1097/00004694-199805000-00022"
+
+
 def test_a_year_at_the_start_of_a_broken_line_is_not_a_number():
     text = ("1. Yao JC, Shah MH. Everolimus for advanced pancreatic neuroendocrine tumors.\n"
             "2011. N Engl J Med;364:514-23.\n"
