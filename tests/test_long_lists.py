@@ -159,3 +159,40 @@ def test_worker_processes_read_a_long_list_as_one_process_does(monkeypatch):
     assert used  # the parallel path was taken (it may decline: then both are one process)
     assert [(c.key, c.title, c.year, c.authors, c.alternatives) for c in together] == [
         (c.key, c.title, c.year, c.authors, c.alternatives) for c in alone]
+
+
+def test_link_on_a_terminal_shows_reading_then_linking_from_zero(tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    source = tmp_path / "list.txt"
+    source.write_text(_numbered(1200), encoding="utf-8")
+    env = dict(os.environ, PNET_PUBMED_CACHE=str(tmp_path / "cache"),
+               PNET_PUBMED_DB=f"sqlite:///{tmp_path}/db.sqlite")
+    master, terminal = pty.openpty()  # the bar is drawn only when stderr is a terminal
+    proc = subprocess.Popen([sys.executable, "-m", "pnet_pubmed", "link", str(source),
+                             "--offline"], stdout=subprocess.PIPE, stderr=terminal, env=env)
+    os.close(terminal)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    assert proc.wait(timeout=120) == 0
+    assert b"1200 references" in proc.stdout.read()
+    frames = [f.strip() for f in drawn.decode(errors="replace").replace("\x1b[?25l", "")
+              .replace("\x1b[?25h", "").split("\r") if f.strip()]
+    reading = [f for f in frames if f.startswith("Reading the list")]
+    linking = [f for f in frames if f.startswith("Linking")]
+    assert reading and linking and frames.index(reading[-1]) < frames.index(linking[0])
+    assert frames[0].startswith("Reading the list")  # from the start, not "Linking 0/1"
+    assert " 1200/1200" in reading[-1]
+    assert "] 0/1200" in " ".join(linking[0].split()) and "#" not in linking[0]  # not done
+    assert " 1200/1200" in linking[-1]
