@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pnet_pubmed.citations import parse_references, read_references  # noqa: E402
-from pnet_pubmed.journals import to_nlm_abbreviation  # noqa: E402
+from pnet_pubmed.journals import Journals  # noqa: E402
+from pnet_pubmed.references import parse_references, read_references  # noqa: E402
 from tests import reflist  # noqa: E402
 
 STYLES_DIR = ROOT / "tests" / "fixtures" / "styles"
@@ -40,6 +40,7 @@ REAL_STYLES = reflist.STYLES
 REAL_FIELDS = reflist.FIELDS
 REAL_SEEDS = (0, 1, 2)
 TARGET = 0.97
+JOURNALS = Journals.shipped()
 
 
 def norm(value) -> str:
@@ -52,7 +53,7 @@ def norm(value) -> str:
 
 def field_ok(field: str, got, want) -> bool:
     if field == "journal" and got and want:
-        return norm(got) == norm(want) or to_nlm_abbreviation(got) == want
+        return norm(got) == norm(want) or JOURNALS.to_nlm_abbreviation(got) == want
     return norm(got) == norm(want)
 
 
@@ -102,7 +103,7 @@ def real_field_ok(field: str, got, truth: dict) -> bool:
     want = truth[field]
     if field == "journal" and got:
         printed = {norm(j) for j in truth["journal_printed"]} | {norm(want)}
-        return norm(got) in printed or to_nlm_abbreviation(got) == want
+        return norm(got) in printed or JOURNALS.to_nlm_abbreviation(got) == want
     if field == "volume":
         return _volume_ok(got, want)
     if field == "doi":

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import InputError
-from .values import Article
+from .values import MATCH_STATUSES, Article
 
 # Keyword arguments that name a Settings field under another name.
 _ALIASES = {"db": "db_url", "cache": "cache_dir"}
@@ -171,8 +171,7 @@ def collections(*, db: str | None = None) -> tuple[Collection, ...]:
     try:
         out = []
         for row in store.collections():
-            counts = {s: row.get(f"n_{s}", 0) for s in ("matched", "ambiguous", "not_found",
-                                                          "pending")}
+            counts: dict[str, int] = {s: row.get(f"n_{s}", 0) for s in MATCH_STATUSES}
             last = row.get("updated_at")
             out.append(Collection(row["name"], row.get("source"), sum(counts.values()), counts,
                                   last.isoformat() if hasattr(last, "isoformat") else last))

@@ -76,16 +76,8 @@ def _build(tp: Any, value: Any) -> Any:
             return None
         inner = next(a for a in get_args(tp) if a is not type(None))
         return _build(inner, value)
-    if is_dataclass(tp):
-        if not isinstance(value, Mapping):
-            return tp(value)  # a keyword or a publication type given as its text alone
-        hints = _hints(tp)
-        kwargs = {}
-        for f in fields(tp):
-            required = f.default is MISSING and f.default_factory is MISSING
-            if f.name in value or required:
-                kwargs[f.name] = _build(hints[f.name], value.get(f.name))
-        return tp(**kwargs)
+    if isinstance(tp, type) and is_dataclass(tp):
+        return _build_dataclass(tp, value)
     if tp is str:
         return "" if value is None else str(value)
     if tp is bool:
@@ -93,6 +85,18 @@ def _build(tp: Any, value: Any) -> Any:
     if tp is dict:
         return dict(value or {})
     return value
+
+
+def _build_dataclass(cls: Any, value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        return cls(value)  # a keyword or a publication type given as its text alone
+    hints = _hints(cls)
+    kwargs = {}
+    for f in fields(cls):
+        required = f.default is MISSING and f.default_factory is MISSING
+        if f.name in value or required:
+            kwargs[f.name] = _build(hints[f.name], value.get(f.name))
+    return cls(**kwargs)
 
 
 def article_from_dict(d: Mapping[str, Any]) -> Article:

@@ -20,6 +20,7 @@ from .cli_common import (  # noqa: F401 (used by the command modules too)
 )
 from .config import Settings
 from .errors import InputError
+from .values import MATCH_STATUSES
 
 REF_COLUMNS = ("collection", "key", "status", "pmid", "flags", "method", "score", "candidates",
                "reason", "notes", "raw")
@@ -122,7 +123,7 @@ def link(settings: Settings, file, collection, offline, batch_size, source, as_j
 
 @main.command()
 @click.option("--collection", "-c", metavar="NAME")
-@click.option("--status", type=click.Choice(["matched", "ambiguous", "not_found", "pending"]))
+@click.option("--status", type=click.Choice(MATCH_STATUSES))
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl", "csv"]), default="table",
               show_default=True)
 @click.pass_obj

@@ -8,9 +8,9 @@ import click
 
 from .cli_common import _emit, _errors_as_one_line, _known_collection, _store, _table
 from .config import Settings
+from .values import MATCH_STATUSES
 
-COLLECTION_COLUMNS = ("collection", "references", "matched", "ambiguous", "not_found",
-                      "pending", "last_run", "source")
+COLLECTION_COLUMNS = ("collection", "references", *MATCH_STATUSES, "last_run", "source")
 
 
 @click.group(invoke_without_command=True)
@@ -44,10 +44,7 @@ def _collection_row(c: dict) -> dict:
     return {
         "collection": c["name"],
         "references": c["n_references"],
-        "matched": c["n_matched"],
-        "ambiguous": c["n_ambiguous"],
-        "not_found": c["n_not_found"],
-        "pending": c["n_pending"],
+        **{s: c[f"n_{s}"] for s in MATCH_STATUSES},
         # When its references or matches last changed: the last link run that did anything.
         "last_run": _iso(c["updated_at"]),
         "source": c["source"],

@@ -9,6 +9,7 @@ import sys
 import click
 
 from .config import Settings
+from .util import first_line
 
 
 class InternalError(click.ClickException):
@@ -28,7 +29,7 @@ def _errors_as_one_line(func):
         try:
             return func(*args, **kwargs)
         except PnetPubmedError as exc:
-            message = str(exc).splitlines()[0] if str(exc) else repr(exc)
+            message = first_line(exc)
             raise click.ClickException(message) from None
         except KeyboardInterrupt:
             click.echo("Interrupted: what was done is stored; run the same command to resume.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -57,9 +58,10 @@ class Settings:
     sql_timeout: float = 30.0
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
         """Build settings from the environment; keyword arguments that are not None win."""
-        env = os.environ if env is None else env
+        if env is None:
+            env = os.environ
         values: dict = {}
         for name, var in ENVIRONMENT.items():
             if env.get(var):

@@ -11,18 +11,19 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
-from . import citations as reading
 from . import errors
-from .citations import references_from_bytes
 from .config import Settings
-from .entrez import EntrezClient, EntrezError, NotCachedError, RequestStats
+from .eutils import EntrezClient, EntrezError, NotCachedError, RequestStats
+from .journals import Journals
 from .mirror.match import MirrorError, link_matcher
+from .references import citations_from_texts, read_input, references_from_bytes
+from .references import io as reference_io
 from .store import Store
-from .values import Citation, Match
+from .util import chunked
+from .values import MATCH_STATUSES, Citation, Match
 
 BUNDLED_LIST = "references.txt"
 BUNDLED_COLLECTION = "pnet-review-2015"
-STATUSES = ("matched", "ambiguous", "not_found", "pending")
 STDIN = "-"  # `link -`: the list comes on standard input
 STDIN_SOURCE = "<stdin>"  # collections.source of such a list
 STDIN_COLLECTION = "stdin"  # its collection, without --collection
@@ -49,7 +50,7 @@ class LinkSummary:
         return {
             "collection": self.collection,
             "references": self.references,
-            **{k: self.counts.get(k, 0) for k in ("matched", "ambiguous", "not_found", "pending")},
+            **{k: self.counts.get(k, 0) for k in MATCH_STATUSES},
             "removed": self.removed,
             "undecided": self.undecided,
             "articles_stored": self.articles_stored,
@@ -85,27 +86,22 @@ def _read_stdin() -> bytes:
     stream = getattr(sys.stdin, "buffer", sys.stdin)
     if stream is None:
         return b""
-    data = stream.read(reading.MAX_INPUT_BYTES + 1)
+    data = stream.read(reference_io.MAX_INPUT_BYTES + 1)
     return data.encode("utf-8") if isinstance(data, str) else data
 
 
-def _parsed(data: bytes, name: str, settings: Settings,
+def _parsed(data: bytes, name: str, settings: Settings, journals: Journals,
             progress: Callable[[str, int], None] | None = None) -> list[Citation]:
     """The list's Citations: from the parse cache when these bytes were read before by this
-    parser (a rerun), else parsed and kept there."""
+    parser with the same journal knowledge (a rerun), else parsed and kept there."""
     from .references import cache
 
-    cached = cache.load(settings.cache_dir, data)
+    cached = cache.load(settings.cache_dir, data, journals)
     if cached is not None:
         return cached
-    citations = references_from_bytes(data, name, progress)
-    cache.save(settings.cache_dir, data, citations)
+    citations = references_from_bytes(data, name, progress, journals)
+    cache.save(settings.cache_dir, data, citations, journals)
     return citations
-
-
-def _batches(items: list[Citation], size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def link(
@@ -116,28 +112,32 @@ def link(
     batch_size: int = 500,
     progress: Callable[[str, int], None] | None = None,
     texts: Iterable[str] | None = None,
+    journals: Journals | None = None,
 ) -> LinkSummary:
     """Link every reference of a list to PubMed and store the outcome; safe to run again.
 
     The list is the file `source` (the bundled list when None, standard input for "-"), or
-    `texts`, reference strings one each.
+    `texts`, reference strings one each. journals: what reading and matching know of journals,
+    the run's own (a new Journals(): the shipped table, nothing learned, when None).
     """
     settings = settings or Settings.from_env()
+    journals = Journals() if journals is None else journals
     if (settings.uses_ncbi and settings.source != "mirror" and not settings.email
             and not settings.offline):
         raise LinkError("NCBI asks every client for a contact email: set NCBI_EMAIL or --email")
     if texts is not None:
-        citations = unique_keys(reading.citations_from_texts(texts))
+        citations = unique_keys(citations_from_texts(texts, journals))
         path = Path(TEXTS_SOURCE)
         collection = collection or TEXTS_COLLECTION
     elif str(source) == STDIN:
         # The list piped in: capped and decoded like a file's bytes.
-        citations = unique_keys(_parsed(_read_stdin(), "standard input", settings, progress))
+        citations = unique_keys(_parsed(_read_stdin(), "standard input", settings, journals,
+                                        progress))
         path = Path(STDIN_SOURCE)
         collection = collection or STDIN_COLLECTION
     else:
         path = Path(source) if source else bundled_list()
-        citations = unique_keys(_parsed(reading.read_input(path), str(path), settings,
+        citations = unique_keys(_parsed(read_input(path), str(path), settings, journals,
                                         progress))
         collection = collection or collection_name_for(path)
     started = time.perf_counter()
@@ -161,10 +161,10 @@ def link(
         entrez = nullcontext() if settings.source == "mirror" else EntrezClient(settings, stats)
         with entrez as client:
             try:
-                matcher = link_matcher(store, client, settings.source, report)
+                matcher = link_matcher(store, client, settings.source, report, journals)
             except MirrorError as exc:
                 raise LinkError(str(exc)) from exc
-            for batch in _batches(citations, batch_size):
+            for batch in chunked(citations, batch_size):
                 try:
                     run = matcher.run(batch)
                 except NotCachedError:
@@ -198,5 +198,5 @@ def link(
 def status_counts(store: Store, collection: str) -> dict[str, int]:
     for row in store.collections():
         if row["name"] == collection:
-            return {s: row.get(f"n_{s}", 0) for s in STATUSES}
+            return {s: row.get(f"n_{s}", 0) for s in MATCH_STATUSES}
     return {}

@@ -12,7 +12,7 @@ What is guaranteed:
   without its descriptor, ...) becomes a RecordError naming it; every other record is returned.
 - Nothing is loaded from outside: no DTD, no external entity, no network; a DOCTYPE with an
   internal subset (where entities would be declared) is refused, and lxml is told not to resolve
-  entities anyway. Size limits for answers from the network are entrez.py's.
+  entities anyway. Size limits for answers from the network are eutils'.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -34,6 +34,7 @@ from pnet_pubmed.pubmed_record import (
     one_line,
     read_record,
 )
+from pnet_pubmed.util import chunked
 from pnet_pubmed.values import Article
 
 from .errors import PnetPubmedError
@@ -143,13 +144,13 @@ def _check_head(head: bytes) -> None:
         raise PubmedXMLError(f"<{ROOT}> refers to an XML Schema; PubMed XML has none")
 
 
-def _raw_chunks(source: Any) -> Iterator[bytes]:
+def _raw_chunks(source: Any) -> Generator[bytes, None, None]:
     """The bytes of a source: bytes as given, a binary stream or a file read in chunks."""
     if isinstance(source, bytes | bytearray | memoryview):
         # In pieces: libxml2 refuses to take more than 10 MB in one go (without huge_tree).
         view = memoryview(source).cast("B")
-        for start in range(0, len(view), _CHUNK):
-            yield bytes(view[start : start + _CHUNK])
+        for piece in chunked(view, _CHUNK):
+            yield bytes(piece)
         return
     if isinstance(source, str | os.PathLike):
         with open(source, "rb") as f:
@@ -193,7 +194,7 @@ def _gunzip(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
         raise PubmedXMLError("truncated gzip data: the compressed stream ends too early")
 
 
-def _chunks(source: Any, gunzip: bool) -> Iterator[bytes]:
+def _chunks(source: Any, gunzip: bool) -> Generator[bytes, None, None]:
     raw = _raw_chunks(source)
     try:
         first = next(raw, b"")
@@ -233,7 +234,7 @@ def iter_records(source: Source) -> Iterator[Article | Deletion | RecordError]:
     file, plain or gzip-compressed (recognised by its content, whatever the name). Records come out
     in document order; a document that breaks raises PubmedXMLError when the reader gets to the
     break, after the records before it. Bytes are never decompressed: an answer from the network
-    is already decoded, within entrez.py's limits.
+    is already decoded, within eutils' limits.
     """
     chunks = _chunks(source, gunzip=not isinstance(source, bytes | bytearray | memoryview))
     try:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pnet_pubmed.util import one_line
 from pnet_pubmed.values import (
     AbstractSection,
     Article,
@@ -45,11 +46,6 @@ class RecordError:
 
 class _Unreadable(ValueError):
     """Raised inside one record's conversion: the record becomes a RecordError."""
-
-
-def one_line(text: object, limit: int = 200) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 _BLANKS = re.compile(r"[ \t\r\n]+")

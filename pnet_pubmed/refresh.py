@@ -16,10 +16,11 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 
 from .config import Settings
-from .entrez import EntrezClient, EntrezError, RequestStats
+from .eutils import EntrezClient, EntrezError, RequestStats
 from .flags import REF_TYPES, RETRACTED_PUBLICATION, Flag, article_flags
 from .pipeline import LinkError
 from .store import Store
+from .util import chunked
 from .values import Article
 
 # MedlineCitation/@Status values of the DTD, for --status-not.
@@ -187,8 +188,7 @@ def refresh(
         pmids = store.refresh_selection(collection, cutoff, tuple(status_not))
         summary = RefreshSummary(collection, len(pmids))
         with EntrezClient(settings, summary.stats) as client:
-            for start in range(0, len(pmids), max(1, chunk)):
-                part = pmids[start : start + chunk]
+            for part in chunked(pmids, chunk):
                 try:
                     records = client.efetch_records(part, fresh=True)
                 except EntrezError as exc:

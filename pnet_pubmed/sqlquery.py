@@ -25,10 +25,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import cast
 from uuid import UUID
 
 from . import csvout, errors
 from .store import Store
+from .util import first_line
 
 DEFAULT_LIMIT = 1000
 DEFAULT_TIMEOUT = 30.0  # seconds; None or 0: no time limit
@@ -115,7 +117,7 @@ def run_query(store: Store, sql: str, limit: int | None = DEFAULT_LIMIT,
         raw = conn.connection  # the pooled DBAPI connection, so we control how it executes
         if store.dialect == "postgresql":
             return _run_postgresql(raw.driver_connection, sql, limit, timeout)
-        return _run_sqlite(raw.driver_connection, sql, limit, timeout)
+        return _run_sqlite(cast(sqlite3.Connection, raw.driver_connection), sql, limit, timeout)
 
 
 def _fetch(cursor, limit: int | None) -> tuple[list[tuple], bool]:
@@ -125,8 +127,8 @@ def _fetch(cursor, limit: int | None) -> tuple[list[tuple], bool]:
     return rows[:limit], len(rows) > limit
 
 
-def _timeout_error(timeout: float) -> QueryTimeout:
-    return QueryTimeout(f"the statement ran longer than {timeout:g} s and was stopped; "
+def _timeout_error(timeout: float | None) -> QueryTimeout:
+    return QueryTimeout(f"the statement ran longer than {timeout or 0:g} s and was stopped; "
                         "give it more time with --timeout SECONDS (0: no limit)")
 
 
@@ -232,7 +234,7 @@ def _run_postgresql(pg, sql: str, limit: int | None, timeout: float | None) -> Q
                 raise QueryError("SQL error: the statement changed its columns while it ran")
             rows.append(loader.load_sequence(
                 [None if f is None else f.encode(encoding) for f in fields]))
-        return QueryResult(_unique(columns), rows, bool(limit) and len(texts) > limit)
+        return QueryResult(_unique(columns), rows, limit is not None and len(texts) > limit)
     except psycopg.Error as e:
         if getattr(e, "sqlstate", None) == _PG_CANCELED and timeout:
             raise _timeout_error(timeout) from None
@@ -288,7 +290,8 @@ def _record_fields(text: str) -> list[str | None]:
     """
     if not (text.startswith("(") and text.endswith(")")):
         raise QueryError("SQL error: unexpected row from the database")
-    body, fields, i = text[1:-1], [], 0
+    body, i = text[1:-1], 0
+    fields: list[str | None] = []
     while True:
         if i < len(body) and body[i] == '"':
             i += 1
@@ -319,7 +322,7 @@ def _record_fields(text: str) -> list[str | None]:
 
 
 def _translate(err: Exception, denied: list[int]) -> QueryError:
-    line = _first_line(err)
+    line = first_line(err)
     # SQLite reports a denial as SQLITE_AUTH or, for some statements, SQLITE_SCHEMA: what
     # the authorizer saw is the reliable sign.
     if denied:
@@ -337,11 +340,6 @@ def _translate(err: Exception, denied: list[int]) -> QueryError:
     if "cannot insert multiple commands" in line:
         line = "give one statement at a time"
     return QueryError(f"SQL error: {line}")
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err)
-    return next((s.strip() for s in text.splitlines() if s.strip()), type(err).__name__)
 
 
 def _unique(names: Sequence[str]) -> list[str]:

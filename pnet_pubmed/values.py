@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 CitationKind = Literal["article", "meeting_abstract", "epub_ahead", "pmid", "doi", "unparsed"]
 MatchStatus = Literal["matched", "ambiguous", "not_found", "pending"]
+# The outcomes of matching, in the order they are shown; the one list every module uses (the
+# CLI's --status, the database's CHECK constraint, counts, reports).
+MATCH_STATUSES: tuple[MatchStatus, ...] = get_args(MatchStatus)
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import bibtexparser
 import pytest
 from click.testing import CliRunner
 
-from pnet_pubmed import citations
 from pnet_pubmed.cli import main
 from pnet_pubmed.pipeline import bundled_list
+from pnet_pubmed.references import io as reference_io
 from pnet_pubmed.store import Store
 
 STYLES = Path(__file__).parent / "fixtures" / "styles"
@@ -191,7 +191,7 @@ def test_pmids_on_one_line_are_a_pmid_list(eutils):
 
 
 def test_standard_input_is_capped_like_a_file(eutils, monkeypatch):
-    monkeypatch.setattr(citations, "MAX_INPUT_BYTES", 1000)
+    monkeypatch.setattr(reference_io, "MAX_INPUT_BYTES", 1000)
     text = bundled_list().read_text(encoding="utf-8")[:3000]
     result = run("link", "-", input=text)
     assert result.exit_code == 1

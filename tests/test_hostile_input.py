@@ -9,9 +9,9 @@ import threading
 import pytest
 from click.testing import CliRunner
 
-from pnet_pubmed import citations
-from pnet_pubmed.citations import CitationInputError, parse_csl_json, read_references
 from pnet_pubmed.cli import main
+from pnet_pubmed.references import CitationInputError, parse_csl_json, read_references
+from pnet_pubmed.references import io as reference_io
 
 
 def _one_line_error(args: list[str]) -> str:
@@ -47,7 +47,7 @@ def test_a_fifo_is_refused_without_waiting(tmp_path, eutils):
 def test_a_file_over_the_size_cap_is_refused_before_reading(tmp_path, eutils):
     big = tmp_path / "big.txt"
     with big.open("wb") as f:
-        f.truncate(citations.MAX_INPUT_BYTES + 1)  # sparse: no disk used
+        f.truncate(reference_io.MAX_INPUT_BYTES + 1)  # sparse: no disk used
     assert "more than the" in _one_line_error(["link", str(big)])
 
 

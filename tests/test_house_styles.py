@@ -117,7 +117,7 @@ def test_pdf_damage_does_not_stop_a_link(tmp_path, eutils):
 
 @pytest.mark.parametrize("style, text, pmid", STYLES, ids=[s for s, _, _ in STYLES])
 def test_each_style_is_read_with_its_year_volume_and_page(style, text, pmid):
-    from pnet_pubmed.citations import parse_reference_list
+    from pnet_pubmed.references import parse_reference_list
 
     c = parse_reference_list(text)[0]
     readings = c.readings

@@ -1,4 +1,4 @@
-"""entrez.py against hostile or broken answers: cache keys and format, EFetch contents,
+"""The eutils package against hostile or broken answers: cache keys and format, EFetch contents,
 redirects, size and time limits, secrets in logs, the shared rate limit, an unreachable host."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from pnet_pubmed.cli import main
 from pnet_pubmed.config import Settings
-from pnet_pubmed.entrez import (
+from pnet_pubmed.eutils import (
     CACHE_FILE,
     OLD_PICKLED_CACHE,
     AnswerTooLargeError,
@@ -358,7 +358,7 @@ def test_debug_logs_of_every_library_hold_no_secret(tmp_path, corpus_files, capl
         link(None, None, settings)
         assert {r.params.get("api_key") for r in server.requests} == {key}
     names = {r.name for r in caplog.records}
-    assert {"urllib3.connectionpool", "pnet_pubmed.entrez"} <= names
+    assert {"urllib3.connectionpool", "pnet_pubmed.eutils.client"} <= names
     assert any(n.startswith("requests_cache.") for n in names), names
     for record in caplog.records:
         text = record.getMessage() + (record.exc_text or "")

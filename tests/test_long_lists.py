@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pnet_pubmed import citations
-from pnet_pubmed.citations import parse_reference_list
+from pnet_pubmed.references import parse_reference_list
+from pnet_pubmed.references.freetext import entries, fields, lists
 
 LINE = "{n}. {name} A, Other B. A study number {n} of something. J Test. 2001;{v}:{p}-9."
 
@@ -42,8 +42,9 @@ def test_numbers_of_any_length_start_new_references(marker, first):
 @pytest.mark.parametrize("marker", ["{n} ", "({n}) "])
 def test_a_list_past_ten_thousand_keeps_every_reference_apart(marker, monkeypatch):
     # Bare and bracketed numbers past 999 count only in the list's sequence: a whole list.
-    monkeypatch.setattr(citations, "with_labelled_reading", lambda citation, text: citation)
-    monkeypatch.setattr(citations, "PARALLEL_FROM", 10**9)
+    monkeypatch.setattr(lists, "with_labelled_reading",
+                        lambda citation, text, journals=None: citation)
+    monkeypatch.setattr(lists, "PARALLEL_FROM", 10**9)
     text = "\n".join(marker.format(n=n) + LINE.format(n=n, name=_name(n), v=3, p=10)[len(
         f"{n}. "):] for n in range(1, 10_006))
     cits = parse_reference_list(text)
@@ -106,14 +107,14 @@ def test_a_year_at_the_start_of_a_broken_line_is_not_a_number():
 
 def _calls_per_line(monkeypatch, text: str) -> float:
     calls = 0
-    real = citations.parse_reference
+    real = fields.parse_reference
 
     def counting(*args, **kwargs):
         nonlocal calls
         calls += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(citations, "parse_reference", counting)
+    monkeypatch.setattr(fields, "parse_reference", counting)
     parse_reference_list(text)
     return calls / text.count("\n")
 
@@ -132,7 +133,7 @@ def test_splitting_does_a_bounded_amount_of_work_per_line(monkeypatch):
 def test_an_entry_is_never_longer_than_the_cap():
     endless = "\n".join(f"word{n} and more words that never end a reference," for n in range(400))
     cits = parse_reference_list(endless)
-    assert max(c.raw.count("\n") + 1 for c in cits) <= citations.MAX_ENTRY_LINES
+    assert max(c.raw.count("\n") + 1 for c in cits) <= entries.MAX_ENTRY_LINES
 
 
 def test_reading_reports_progress():
@@ -145,16 +146,16 @@ def test_reading_reports_progress():
 def test_worker_processes_read_a_long_list_as_one_process_does(monkeypatch):
     text = _numbered(1300)
     alone = parse_reference_list(text)
-    monkeypatch.setattr(citations, "PARALLEL_FROM", 1000)
+    monkeypatch.setattr(lists, "PARALLEL_FROM", 1000)
     used = []
-    real = citations._read_in_workers
+    real = lists._read_in_workers
 
-    def spy(chunks, report):
-        result = real(chunks, report)
+    def spy(chunks, report, journals):
+        result = real(chunks, report, journals)
         used.append(result is not None)
         return result
 
-    monkeypatch.setattr(citations, "_read_in_workers", spy)
+    monkeypatch.setattr(lists, "_read_in_workers", spy)
     together = parse_reference_list(text)
     assert used  # the parallel path was taken (it may decline: then both are one process)
     assert [(c.key, c.title, c.year, c.authors, c.alternatives) for c in together] == [

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from pnet_pubmed.matching import (
-    combine_queries,
-    decide,
-    ecitmatch_line,
-    fallback_query,
-    first_page,
-    fold,
-    title_similarity,
-    title_words,
-    verify,
-)
+from pnet_pubmed.matching import decide, ecitmatch_line, fallback_query, verify
+from pnet_pubmed.matching.fields import first_page, fold
+from pnet_pubmed.matching.queries import combine_queries, title_words
+from pnet_pubmed.matching.verify import title_similarity
 from pnet_pubmed.values import Article, Author, Citation, Name
 
 

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from pnet_pubmed import matching
-from pnet_pubmed.citations import read_references
 from pnet_pubmed.cli import main
 from pnet_pubmed.mirror import match as mirror_match
 from pnet_pubmed.mirror.match import MirrorIndex
 from pnet_pubmed.pipeline import bundled_list
+from pnet_pubmed.references import read_references
 from pnet_pubmed.store import Store
 from tests.baseline_files import corpus_records, write_file
 from tests.eutils_standin.corpus import load_corpus

@@ -5,25 +5,28 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import pytest
 
-from pnet_pubmed import citations
+import pnet_pubmed
 from pnet_pubmed.config import Settings
+from pnet_pubmed.journals import Journals
 from pnet_pubmed.pipeline import bundled_list, link
-from pnet_pubmed.references import cache
+from pnet_pubmed.references import cache, references_from_bytes
+from pnet_pubmed.references.freetext import fields
 from pnet_pubmed.store import Store
 
 
 def _count_parses(monkeypatch) -> list[int]:
     calls = [0]
-    real = citations.parse_reference
+    real = fields.parse_reference
 
     def counting(*args, **kwargs):
         calls[0] += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(citations, "parse_reference", counting)
+    monkeypatch.setattr(fields, "parse_reference", counting)
     return calls
 
 
@@ -47,7 +50,7 @@ def test_a_rerun_reads_nothing_again_and_asks_nothing(eutils, monkeypatch):
 ], ids=["year", "authors", "kind", "object", "empty"])
 def test_a_tampered_cache_file_is_ignored(tmp_path, tamper):
     data = bundled_list().read_bytes()
-    parsed = citations.references_from_bytes(data, "list")
+    parsed = references_from_bytes(data, "list")
     cache.save(tmp_path, data, parsed)
     assert cache.load(tmp_path, data) == parsed
     (path,) = (tmp_path / cache.FOLDER).glob("*.json.gz")
@@ -58,18 +61,36 @@ def test_a_tampered_cache_file_is_ignored(tmp_path, tamper):
 
 def test_garbage_and_oversized_cache_files_are_ignored(tmp_path, monkeypatch):
     data = b"1. Yao JC. Title of a reference here. N Engl J Med. 2011;364:514-23.\n"
-    cache.save(tmp_path, data, citations.references_from_bytes(data, "list"))
+    cache.save(tmp_path, data, references_from_bytes(data, "list"))
     (path,) = (tmp_path / cache.FOLDER).glob("*.json.gz")
     path.write_bytes(b"\x1f\x8b not gzip")
     assert cache.load(tmp_path, data) is None
-    cache.save(tmp_path, data, citations.references_from_bytes(data, "list"))
+    cache.save(tmp_path, data, references_from_bytes(data, "list"))
     monkeypatch.setattr(cache, "MAX_FILE_BYTES", 10)
     assert cache.load(tmp_path, data) is None
 
 
 def test_another_list_or_parser_is_another_key(tmp_path, monkeypatch):
     data = bundled_list().read_bytes()
-    cache.save(tmp_path, data, citations.references_from_bytes(data, "list"))
+    cache.save(tmp_path, data, references_from_bytes(data, "list"))
     assert cache.load(tmp_path, data + b"\n") is None
     monkeypatch.setattr(cache, "parser_version", lambda: "another parser")
     assert cache.load(tmp_path, data) is None
+
+
+def test_journals_a_run_has_learned_are_another_key(tmp_path):
+    data = bundled_list().read_bytes()
+    cache.save(tmp_path, data, references_from_bytes(data, "list"))
+    learned = Journals()
+    learned.learn("Quarterly Review of Imaginary Studies", None, "Q Rev Imag Stud")
+    assert cache.load(tmp_path, data, learned) is None
+    assert cache.load(tmp_path, data, Journals()) is not None  # nothing learned: the same key
+
+
+def test_the_parser_hash_covers_every_reader_module():
+    """A reader module left out of the hash would let the cache serve parses of old code."""
+    package = Path(pnet_pubmed.__file__).parent
+    modules = {str(p.relative_to(package)) for p in (package / "references").rglob("*.py")}
+    assert modules and modules <= set(cache.parser_files())
+    assert {"journals.py", "data/reference_crf.model", "data/journal_index.tsv.gz"} <= set(
+        cache.parser_files())

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from pnet_pubmed.config import Settings
-from pnet_pubmed.entrez import EntrezClient, _validate_response, open_cache
+from pnet_pubmed.eutils import EntrezClient, open_cache
+from pnet_pubmed.eutils.answers import validate_response
 from pnet_pubmed.pipeline import BUNDLED_COLLECTION, LinkError, link
 from pnet_pubmed.store import Store
 from tests.eutils_standin import FaultPlan, StandinServer
@@ -54,7 +55,7 @@ def cached_answers_are_valid(settings: Settings) -> int:
     cache = open_cache(settings.cache_dir)
     n = 0
     for response in cache.responses.values():
-        _validate_response(response)  # raises BadAnswer for anything that should not be there
+        validate_response(response)  # raises BadAnswer for anything that should not be there
         n += 1
     return n
 

@@ -8,12 +8,12 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from pnet_pubmed import schema_doc
-from pnet_pubmed.citations import read_references
 from pnet_pubmed.pipeline import bundled_list, unique_keys
+from pnet_pubmed.references import read_references
 from pnet_pubmed.store import Store
 from tests.linked_db import BACKENDS, COLLECTION, database_url, link_bundled
 from tests.test_link_e2e import EXPECTED, expected_pmids, modelled_records
+from tools import schema_doc
 
 REFERENCE_LINKS_COLUMNS = [
     "collection", "key", "position", "raw", "status", "reason", "pmid", "title", "year",

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 import pycrfsuite  # noqa: E402
 from rapidfuzz import fuzz  # noqa: E402
 
-from pnet_pubmed.journals import fold_words  # noqa: E402
+from pnet_pubmed.journals import Journals, fold_words  # noqa: E402
 from pnet_pubmed.references.labeller import strip_number  # noqa: E402
 from pnet_pubmed.references.tokens import Token, features, normalise, tokenize  # noqa: E402
 
@@ -324,8 +324,9 @@ def main() -> None:
     for key, _text, tokens, labels in random.Random(1).sample(data[-args.show * 3:], args.show):
         print(key, " ".join(f"{t.text}/{lab}" for t, lab in zip(tokens, labels, strict=True)))
     trainer = pycrfsuite.Trainer(verbose=False)
+    gazetteer = Journals.shipped().gazetteer
     for _, text, tokens, labels in data:
-        trainer.append(features(text, tokens), labels)
+        trainer.append(features(text, tokens, gazetteer), labels)
     trainer.set_params({"c1": args.c1, "c2": args.c2, "max_iterations": args.iterations,
                         "feature.possible_transitions": True, "feature.minfreq": 2})
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """The lookup keys of a mirror record, computed the way the matcher compares fields.
 
 Loading stores them (mirror_records, mirror_journals, mirror_title_words) and matching looks
-citations up by them, so both sides must fold alike: every key comes from matching.py's own
+citations up by them, so both sides must fold alike: every key comes from matching.fields'
 functions (fold, surname_key, volume_key, first_page, journal_forms, STOPWORDS). The lookups only
 gather candidates; matching.answers_query and verification still decide on the full records,
 so a key that is too coarse costs time, never a wrong link.
@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pnet_pubmed.matching import STOPWORDS, first_page, fold, journal_forms, surname_key, volume_key
+from pnet_pubmed.matching.fields import (
+    STOPWORDS,
+    first_page,
+    fold,
+    journal_forms,
+    surname_key,
+    volume_key,
+)
 from pnet_pubmed.values import Article
 
 KEYS_VERSION = 1

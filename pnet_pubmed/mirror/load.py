@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -28,6 +29,7 @@ from pnet_pubmed.store import schema as t
 from .files import MirrorFileError, SourceFile, discover, expected_md5, file_md5
 from .keys import KEYS_VERSION
 from .reader import CHUNK_RECORDS, Readers
+from .rows import Chunk
 from .writer import writer_for
 
 # Page cache of the loading connection (KiB): more of a large mirror's index pages stay in
@@ -184,7 +186,7 @@ def _load_file(store: Store, source: SourceFile, readers: Readers, index: int,
                     raise _FileFailed(str(value))
                 if kind != "chunk":
                     continue
-                chunk = value
+                chunk = cast(Chunk, value)
                 if chunk.unreadable:
                     outcome.unreadable += len(chunk.unreadable)
                     first_unreadable = first_unreadable or chunk.unreadable[0]

@@ -28,17 +28,13 @@ import re
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
-from pnet_pubmed.entrez import NotCachedError
-from pnet_pubmed.matching import (
-    LATER_PAPER_YEARS,
-    MAX_CANDIDATES,
-    Matcher,
-    MatchRun,
-    Progress,
-    answers_query,
+from pnet_pubmed.eutils import NotCachedError
+from pnet_pubmed.journals import Journals
+from pnet_pubmed.matching.fields import (
     cited_journal_forms,
     first_page,
     fold,
@@ -46,9 +42,10 @@ from pnet_pubmed.matching import (
     query_titles,
     surname_key,
     title_variants,
-    title_words,
     volume_key,
 )
+from pnet_pubmed.matching.matcher import MAX_CANDIDATES, Matcher, MatchRun, Progress
+from pnet_pubmed.matching.queries import LATER_PAPER_YEARS, answers_query, title_words
 from pnet_pubmed.store import schema as t
 from pnet_pubmed.values import Article, Author, Citation, Match
 
@@ -109,10 +106,12 @@ class _Clauses:
 class MirrorIndex:
     """Look-ups in the mirror tables, and records read from the store, for one link run."""
 
-    def __init__(self, store) -> None:
+    def __init__(self, store, journals: Journals | None = None) -> None:
         self.store = store
+        # what the run knows of journals (the shipped table when None)
+        self.journals = Journals.shipped() if journals is None else journals
         self._conn: sa.Connection | None = None
-        self._cursor = None
+        self._cursor: Any = None  # the DB-API cursor of the driver (sqlite3 or psycopg)
         self._statements: dict[tuple, str] = {}
         self._journals: dict[str, frozenset[str]] = {}
         self._word_counts: dict[str, int] = {}
@@ -218,7 +217,8 @@ class MirrorIndex:
 
     def _cited_place(self, canon: frozenset[str], year: str, volume: str,
                      page: str) -> list[str]:
-        where, params = ["journal IN {list}"], list(sorted(canon))
+        where = ["journal IN {list}"]
+        params: list[object] = [*sorted(canon)]
         if volume:
             where.append("volume = ?")
             params.append(volume_key(volume))
@@ -277,16 +277,16 @@ class MirrorIndex:
             # matching._later_paper_query: the later full paper, by first author or title.
             if not c.year:
                 return None
-            years = (c.year - 1, c.year + LATER_PAPER_YEARS)
+            later: tuple[int, int] = (c.year - 1, c.year + LATER_PAPER_YEARS)
             words = title_words(title_variants(c)[-1]) if c.title else []
             if c.first_author and words:
                 out.authors.append((surname_key(c.first_author.last),
-                                    fold(c.first_author.initials)[:1] or None, years, False))
+                                    fold(c.first_author.initials)[:1] or None, later, False))
             if len(words) >= 3:
-                out.titles.append((words, years))
+                out.titles.append((words, later))
             return out
         years = (c.year - 1, c.year + 1) if c.year else None
-        out.journals = cited_journal_forms(c) if c.journal else set()
+        out.journals = cited_journal_forms(c, self.journals) if c.journal else set()
         author = c.first_author
         if author and (c.journal or years):
             out.authors.append((surname_key(author.last), fold(author.initials)[:1] or None,
@@ -308,7 +308,8 @@ class MirrorIndex:
         for surname, initial, years, with_journal in clauses.authors:
             if not surname or (with_journal and not canon):
                 continue
-            where, params = ["author = ?"], [surname]
+            where = ["author = ?"]
+            params: list[object] = [surname]
             if initial:
                 where.append("initial = ?")
                 params.append(initial)
@@ -353,7 +354,8 @@ class MirrorIndex:
         ordered = sorted(set(words), key=self._word_count)
         if not ordered or self._word_count(ordered[0]) == 0:
             return set()
-        where, params = ["w0.word = ?"], [ordered[0]]
+        where = ["w0.word = ?"]
+        params: list[object] = [ordered[0]]
         if years:
             where.append("w0.year BETWEEN ? AND ?")
             params += years
@@ -370,7 +372,7 @@ class MirrorMatcher(Matcher):
     """matching.Matcher with the mirror as ECitMatch, ESearch and EFetch."""
 
     def __init__(self, index: MirrorIndex, progress: Progress | None = None) -> None:
-        super().__init__(index, progress)
+        super().__init__(index, progress, index.journals)
         self.index = index
         self._own: dict[str, set[str] | None] = {}
 
@@ -408,9 +410,9 @@ class MirrorMatcher(Matcher):
         # record it accepts), so the others need not be checked; the result is the same.
         own = self._own.get(citation.key)
         if own is None:
-            return Matcher._pool(citation, pmids, run)
+            return super()._pool(citation, pmids, run)
         return [run.articles[p] for p in sorted(pmids & own, key=int)
-                if p in run.articles and answers_query(citation, run.articles[p])]
+                if p in run.articles and answers_query(citation, run.articles[p], self.journals)]
 
 
 @dataclass
@@ -456,17 +458,19 @@ class LinkMatcher:
         return out
 
 
-def link_matcher(store, client, source: str, progress: Progress | None = None):
+def link_matcher(store, client, source: str, progress: Progress | None = None,
+                 journals: Journals | None = None):
     """The matcher `link` runs for a source: "auto" (the mirror when the database holds one,
-    then E-utilities for the rest), "mirror" (the mirror alone) or "eutils"."""
+    then E-utilities for the rest), "mirror" (the mirror alone) or "eutils"; journals: what
+    the run knows of journals (the shipped table when None)."""
     if source not in SOURCES:
         raise MirrorError(f"unknown source {source!r}: use one of {', '.join(SOURCES)}")
     if source == "eutils":
-        return Matcher(client, progress=progress)
+        return Matcher(client, progress=progress, journals=journals)
     if not has_mirror(store):
         if source == "mirror":
             raise MirrorError("the database holds no mirror: load NLM's files with "
                               "`pnet-pubmed mirror load` first")
-        return Matcher(client, progress=progress)
-    fallback = Matcher(client, progress=progress) if source == "auto" else None
-    return LinkMatcher(MirrorIndex(store), fallback, progress)
+        return Matcher(client, progress=progress, journals=journals)
+    fallback = Matcher(client, progress=progress, journals=journals) if source == "auto" else None
+    return LinkMatcher(MirrorIndex(store, journals), fallback, progress)

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from sqlalchemy.dialects import sqlite
 
@@ -66,7 +66,10 @@ def fetched_at(path: Path, dialect: str) -> str:
     if dialect == "sqlite":
         # Exactly what SQLAlchemy writes for a DateTime on SQLite, so reads parse it back.
         lite = sqlite.dialect()
-        return t.articles.c.fetched_at.type.dialect_impl(lite).bind_processor(lite)(when)
+        to_text = t.articles.c.fetched_at.type.dialect_impl(lite).bind_processor(lite)
+        if to_text is not None:
+            return to_text(when)
+    return when.isoformat()
     return when.isoformat()
 
 
@@ -102,7 +105,9 @@ _NAMES = {v: k for k, v in _KINDS.items()}
 def _serve(paths: list[str], dialect: str, size: int, out: BinaryIO) -> None:
     for path in paths:
         for kind, value in read_file(SourceFile(Path(path)), dialect, size):
-            payload = marshal.dumps(value.as_tuple() if kind == "chunk" else value)
+            # The other messages carry a string (md5, error) or None (end).
+            payload = marshal.dumps(cast(Chunk, value).as_tuple() if kind == "chunk"
+                                    else cast("str | None", value))
             out.write(_HEADER.pack(_KINDS[kind], len(payload)))
             out.write(payload)
         out.flush()
@@ -164,7 +169,7 @@ class Readers:
         k = index % len(self.processes)
         process = self.processes[k]
         while True:
-            message = _receive(process.stdout)
+            message = _receive(cast(BinaryIO, process.stdout))
             if message is None:
                 yield ("error", self._died(k))
                 return

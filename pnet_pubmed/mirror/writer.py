@@ -25,6 +25,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from pnet_pubmed.store import Store
 from pnet_pubmed.store import schema as t
 from pnet_pubmed.store.rows import mesh_ui
+from pnet_pubmed.util import chunked
 from pnet_pubmed.values import (
     AbstractSection,
     Article,
@@ -60,11 +62,6 @@ class ChunkResult:
     index_seconds: float = 0.0  # spent in Store.after_save_articles (the search index)
 
 
-def _pieces(items: Sequence, size: int = IN_CHUNK) -> Iterable[list]:
-    for i in range(0, len(items), size):
-        yield list(items[i : i + size])
-
-
 def _order_key(date_revised: str | None, file_name: str | None) -> tuple[str, str]:
     return (date_revised or "", file_name or "")
 
@@ -75,7 +72,7 @@ class Writer:
     def __init__(self, store, conn: sa.Connection) -> None:
         self.store = store
         self.conn = conn
-        self.dbapi = conn.connection.driver_connection
+        self.dbapi: Any = conn.connection.driver_connection  # sqlite3 or psycopg
         self.descriptors = self._vocabulary(t.mesh_descriptors)
         self.qualifiers = self._vocabulary(t.mesh_qualifiers)
         j = t.mirror_journals.c
@@ -98,9 +95,9 @@ class Writer:
                        result: ChunkResult) -> None:
         conn = self.conn
         a, m, f, d = t.articles.c, t.mirror_records.c, t.mirror_files.c, t.mirror_deletions.c
-        stored: dict[str, tuple] = {}
+        stored: dict[str, sa.Row] = {}
         tombs: dict[str, str] = {}
-        for piece in _pieces(chunk.pmids):
+        for piece in chunked(chunk.pmids, IN_CHUNK):
             stored.update((r.pmid, r) for r in conn.execute(
                 sa.select(a.pmid, a.title, a.year, a.date_revised, f.name)
                 .select_from(t.articles.outerjoin(t.mirror_records, m.pmid == a.pmid)
@@ -137,7 +134,7 @@ class Writer:
             self.insert_ignore(t.mirror_journals, new_journals)
             self.journals.update(new_journals)
         revived = [p for p in chunk.pmids if p in tombs]
-        for piece in _pieces(revived):
+        for piece in chunked(revived, IN_CHUNK):
             conn.execute(t.mirror_deletions.delete().where(d.pmid.in_(piece)))
         # The search index (and any other derived data) follows the rows just written.
         if self.store.article_hooks or (type(self.store).after_save_articles
@@ -147,11 +144,11 @@ class Writer:
             result.index_seconds = time.perf_counter() - started
         result.written = len(chunk.pmids)
 
-    def _clear(self, pmids: list[str], stored: dict[str, tuple]) -> None:
+    def _clear(self, pmids: list[str], stored: dict[str, sa.Row]) -> None:
         """Remove what the new versions of these records replace: child rows, title words."""
         conn = self.conn
         for table in t.ARTICLE_CHILD_TABLES:
-            for piece in _pieces(pmids):
+            for piece in chunked(pmids, IN_CHUNK):
                 conn.execute(table.delete().where(table.c.pmid.in_(piece)))
         self._forget_title_words([(p, stored[p].title, stored[p].year) for p in pmids])
 
@@ -186,10 +183,10 @@ class Writer:
         a, m, f, r = t.articles.c, t.mirror_records.c, t.mirror_files.c, t.refs.c
         d = t.mirror_deletions.c
         unique = sorted(set(pmids))
-        stored: dict[str, tuple] = {}
+        stored: dict[str, sa.Row] = {}
         tombs: dict[str, str] = {}
         linked: set[str] = set()
-        for piece in _pieces(unique):
+        for piece in chunked(unique, IN_CHUNK):
             stored.update((row.pmid, row) for row in conn.execute(
                 sa.select(a.pmid, a.title, a.year, f.name)
                 .select_from(t.articles.outerjoin(t.mirror_records, m.pmid == a.pmid)
@@ -207,9 +204,9 @@ class Writer:
         kept = [p for p in gone if p in linked]
         dropped = [p for p in gone if p not in linked]
         self._forget_title_words((p, stored[p].title, stored[p].year) for p in gone)
-        for piece in _pieces(kept):
+        for piece in chunked(kept, IN_CHUNK):
             conn.execute(t.mirror_records.delete().where(m.pmid.in_(piece)))
-        for piece in _pieces(dropped):
+        for piece in chunked(dropped, IN_CHUNK):
             # The foreign keys' cascades take the child rows, mirror_records and the search
             # index rows with the article.
             conn.execute(t.articles.delete().where(a.pmid.in_(piece)))

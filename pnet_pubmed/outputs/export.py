@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from pnet_pubmed import csvout
 from pnet_pubmed.flags import article_flags
+from pnet_pubmed.util import one_line
 from pnet_pubmed.values import Article, Author
 
 from ..errors import InputError
@@ -125,10 +126,6 @@ def _title(a: Article) -> str:
 
 def _mesh(a: Article, major_only: bool = False) -> list[str]:
     return [h.descriptor for h in a.mesh if h.is_major_topic or not major_only]
-
-
-def _one_line(text: str | None) -> str | None:
-    return " ".join(text.split()) if text else None
 
 
 def _author_name(au: Author) -> tuple[str | None, str | None, str | None]:
@@ -260,7 +257,7 @@ def to_ris(recs: Sequence[ExportRecord]) -> str:
             "accession_number": a.pmid or None,  # AN: EndNote and Zotero read a PMID here
             "custom2": a.pmcid,  # C2: EndNote's PMCID field
             "issn": a.issn,
-            "abstract": _one_line(a.abstract_text),
+            "abstract": one_line(a.abstract_text, None) if a.abstract_text else None,
             "keywords": _mesh(a),
             "language": a.languages[0] if a.languages else None,
             "name_of_database": "PubMed" if a.pmid else None,

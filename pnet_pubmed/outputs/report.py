@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from .. import __version__
 from ..errors import InputError
 from ..store import Store, StoreError
+from ..values import MATCH_STATUSES
 
-STATUSES = ("matched", "ambiguous", "not_found", "pending")
+STATUSES = MATCH_STATUSES
 STATUS_LABELS = {
     "matched": "linked",
     "ambiguous": "ambiguous",
@@ -98,7 +99,9 @@ class ReportData:
 
         A linked reference counts with its record's year, the others with the year as cited.
         """
-        linked, other, missing = [], [], 0
+        linked: list[int] = []
+        other: list[int] = []
+        missing = 0
         for r in self.references:
             year = r["article_year"] if r["article_year"] is not None else r["cited_year"]
             if year is None:
@@ -404,7 +407,7 @@ def render(data: ReportData, generated: datetime | None = None) -> str:
     def pct(n: int) -> str:
         return f"{100 * n / total:.0f}%" if total else "–"
 
-    cards = [
+    cards: list[tuple[int | str, str]] = [
         (total, "references"),
         (n_linked, f"linked ({pct(n_linked)})"),
         (counts["ambiguous"], "ambiguous"),

@@ -2,10 +2,10 @@
 
 Reading a long list (two readings of each of 10,000 references) costs seconds of CPU; a rerun of
 the same bytes with the same parser gets the Citations back from `<cache>/parsed/<hash>.json.gz`.
-The key is a hash of the list's bytes and of the parser (its code, its model, its journal index),
-so a new version of either parses again. The cache folder is not trusted: a file is only data
-(JSON, never executed), capped in size, and checked field by field; anything off and the list
-is simply parsed again.
+The key is a hash of the list's bytes, of the parser (its code, its model, its journal index)
+and of the journals the run has learned, so a new version of any of them parses again. The cache
+folder is not trusted: a file is only data (JSON, never executed), capped in size, and checked
+field by field; anything off and the list is simply parsed again.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import tempfile
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
+from ..journals import Journals
 from ..values import Citation, CitationKind, Name
 
 FOLDER = "parsed"
@@ -30,6 +31,24 @@ _OPTIONAL_TEXT = ("group", "title", "journal", "volume", "issue", "pages", "firs
                   "pmid", "abstract_number", "reason")
 
 
+def parser_files() -> list[str]:
+    """The files, relative to the package, whose content decides how a list is read: every
+    module of this package (readers added later included), the journal table with its code,
+    the text helpers, the values, and the labeller's model."""
+    package = resources.files("pnet_pubmed")
+    modules = []
+    folders = [("references", package / "references")]
+    while folders:
+        prefix, folder = folders.pop()
+        for entry in folder.iterdir():
+            if entry.is_dir() and entry.name != "__pycache__":
+                folders.append((f"{prefix}/{entry.name}", entry))
+            elif entry.name.endswith(".py"):
+                modules.append(f"{prefix}/{entry.name}")
+    return [*sorted(modules), "journals.py", "text.py", "values.py",
+            "data/reference_crf.model", "data/journal_index.tsv.gz", "data/journals.tsv"]
+
+
 @lru_cache(maxsize=1)
 def parser_version() -> str:
     """A hash of everything that decides how a list is read."""
@@ -37,16 +56,16 @@ def parser_version() -> str:
 
     digest = hashlib.sha256(__version__.encode())
     package = resources.files("pnet_pubmed")
-    for name in ("citations.py", "journals.py", "text.py", "values.py",
-                 "references/tokens.py", "references/labeller.py",
-                 "data/reference_crf.model", "data/journal_index.tsv.gz", "data/journals.tsv"):
+    for name in parser_files():
         digest.update(name.encode())
         digest.update((package / name).read_bytes())
     return digest.hexdigest()[:32]
 
 
-def _path(cache_dir: Path, data: bytes) -> Path:
-    key = hashlib.sha256(parser_version().encode() + b"\0" + data).hexdigest()
+def _path(cache_dir: Path, data: bytes, journals: Journals | None) -> Path:
+    # Journals a run has learned change how it reads titles and journals: another key.
+    learned = json.dumps(journals.learned if journals is not None else []).encode()
+    key = hashlib.sha256(parser_version().encode() + b"\0" + learned + b"\0" + data).hexdigest()
     return Path(cache_dir) / FOLDER / f"{key}.json.gz"
 
 
@@ -83,18 +102,22 @@ def _decode(d: object, nested: bool = True) -> Citation:
     alternatives = d.get("alternatives", []) if nested else []
     if not isinstance(alternatives, list):
         raise ValueError("alternatives")
+    text: dict[str, Any] = {**{f: d[f] for f in _TEXT_FIELDS},
+                            **{f: d.get(f) for f in _OPTIONAL_TEXT}}
     return Citation(
-        **{f: d[f] for f in _TEXT_FIELDS}, **{f: d.get(f) for f in _OPTIONAL_TEXT},
+        **text,
         position=position, kind=d["kind"], authors=tuple(Name(a, i) for a, i in authors),
         et_al=d["et_al"], year=year,
         alternatives=tuple(_decode(a, nested=False) for a in alternatives))
 
 
-def load(cache_dir: Path | None, data: bytes) -> list[Citation] | None:
-    """The Citations parsed from these bytes before, or None (not cached, or not usable)."""
+def load(cache_dir: Path | None, data: bytes,
+         journals: Journals | None = None) -> list[Citation] | None:
+    """The Citations parsed from these bytes before (with the same journal knowledge), or None
+    (not cached, or not usable)."""
     if cache_dir is None:
         return None
-    path = _path(cache_dir, data)
+    path = _path(cache_dir, data, journals)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             return None
@@ -110,11 +133,12 @@ def load(cache_dir: Path | None, data: bytes) -> list[Citation] | None:
         return None  # absent, unreadable, or not what this module writes: parse again
 
 
-def save(cache_dir: Path | None, data: bytes, citations: list[Citation]) -> None:
+def save(cache_dir: Path | None, data: bytes, citations: list[Citation],
+         journals: Journals | None = None) -> None:
     """Keep the Citations for the next run; a cache that cannot be written is no error."""
     if cache_dir is None or not citations:
         return
-    path = _path(cache_dir, data)
+    path = _path(cache_dir, data, journals)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = gzip.compress(json.dumps([_encode(c) for c in citations],

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 
+from ..journals import Journals
 from ..values import Citation, Name
 from .tokens import Token, features, normalise, tokenize
 
@@ -72,12 +73,15 @@ class Labeller:
             self._local.tagger = tagger
         return tagger
 
-    def label(self, raw: str) -> Labelled:
+    def label(self, raw: str, journals: Journals | None = None) -> Labelled:
+        """The string's tokens labelled; journals gives the journal names the model's gazetteer
+        feature looks for (the shipped table when None)."""
         text = normalise(strip_number(raw))
         tokens = tokenize(text)
         if not tokens:
             return Labelled(text, (), ())
-        labels = self._tagger().tag(features(text, tokens))
+        gazetteer = (Journals.shipped() if journals is None else journals).gazetteer
+        labels = self._tagger().tag(features(text, tokens, gazetteer))
         return Labelled(text, tuple(tokens), tuple(labels))
 
 
@@ -172,13 +176,13 @@ _RANGE_DASH = "-"
 _ELOCATOR = re.compile(r"^(?:[A-Za-z]{1,4}\d{2,}[A-Za-z\d]*|\d{3,}[A-Za-z]?)$")
 
 
-def repaired(lab: Labelled) -> Labelled:
+def repaired(lab: Labelled, journals: Journals) -> Labelled:
     """Source fields the model left unlabelled, found by their shape after the title: a year
     (in brackets first), the number after the journal as the volume, a page range or an
     e-locator ("e1234", "eadn0327") after the volume."""
     labels = list(lab.labels)
     tokens = lab.tokens
-    _trim_journal(lab, labels)
+    _trim_journal(lab, labels, journals)
     titles = [i for i, x in enumerate(labels) if x == "T"]
     start = titles[-1] + 1 if titles else 0
     n = len(tokens)
@@ -218,11 +222,9 @@ def repaired(lab: Labelled) -> Labelled:
     return Labelled(lab.text, lab.tokens, tuple(labels))
 
 
-def _trim_journal(lab: Labelled, labels: list[str]) -> None:
+def _trim_journal(lab: Labelled, labels: list[str], journals: Journals) -> None:
     """"… fate of NO x in the Arctic atmosphere. Science 2008": a journal run with a sentence
     end inside, where only what follows the last one is a known journal, ends the title there."""
-    from ..journals import to_nlm_abbreviation
-
     tokens = lab.tokens
     runs, start = [], None
     for i, x in enumerate([*labels, "O"]):
@@ -240,15 +242,16 @@ def _trim_journal(lab: Labelled, labels: list[str]) -> None:
         cut = ends[-1]
         after = lab.text[tokens[cut + 1].start: tokens[b].end]
         before = lab.text[tokens[a].start: tokens[cut - 1].end]
-        if to_nlm_abbreviation(after) and not to_nlm_abbreviation(before):
+        if journals.known(after) and not journals.known(before):
             for k in range(a, cut):
                 labels[k] = "T"
             labels[cut] = "O"
 
 
-def citation_from_labels(lab: Labelled, key: str, raw: str, position: int) -> Citation | None:
+def citation_from_labels(lab: Labelled, key: str, raw: str, position: int,
+                         journals: Journals | None = None) -> Citation | None:
     """The fields the labels give, or None when there is no title to go on."""
-    lab = repaired(lab)
+    lab = repaired(lab, Journals.shipped() if journals is None else journals)
     titles = lab.spans("T")
     if not titles:
         lab = _title_from_journal(lab)
@@ -278,8 +281,8 @@ def citation_from_labels(lab: Labelled, key: str, raw: str, position: int) -> Ci
     volume = first_text("V")
     issue = first_text("I")
     pages = first_text("P")
-    first_page = re.match(r"[A-Za-z]*\d+[A-Za-z]*", pages).group() if pages and re.match(
-        r"[A-Za-z]*\d+", pages) else None
+    found = re.match(r"[A-Za-z]*\d+[A-Za-z]*", pages) if pages else None
+    first_page = found.group() if found else None
     doi = first_text("D")
     if len(title) < 4 or (year is None and not journal):
         return None

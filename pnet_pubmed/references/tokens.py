@@ -8,13 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..text import strip_diacritics
-
-# Dashes, quotes and odd spaces that PDFs and word processors put into references.
-_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
-_TRANSLATE = str.maketrans({**{c: "-" for c in _DASHES},
-                            **{c: "'" for c in "\u2018\u2019\u201a\u201b\u2032`\u00b4"},
-                            **{c: '"' for c in "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"}})
-_SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+from .common import NORMALISE, spaces
 
 _TOKEN = re.compile(
     r"(?P<doi>\b10\.\d{4,9}/[^\s\"<>]+[^\s\"<>.,;)\]])"
@@ -36,8 +30,7 @@ class Token:
 
 def normalise(text: str) -> str:
     """NFC, one kind of dash and quote, single spaces: the string labels are read from."""
-    text = unicodedata.normalize("NFC", text).translate(_TRANSLATE)
-    return _SPACES.sub(" ", text).strip()
+    return spaces(unicodedata.normalize("NFC", text).translate(NORMALISE))
 
 
 def tokenize(text: str) -> list[Token]:
@@ -51,20 +44,12 @@ def tokenize(text: str) -> list[Token]:
     return out
 
 
-def journal_names() -> frozenset[str]:
-    """Folded NLM journal titles and abbreviations, for the gazetteer feature: does a run of
-    tokens spell a journal?"""
-    from ..journals import gazetteer
-
-    return gazetteer()
-
-
 MAX_JOURNAL_WORDS = 10
 
 
-def journal_spans(tokens: list[Token]) -> list[int]:
-    """Per token, the length in words of the longest known journal name it is part of (0)."""
-    names = journal_names()
+def journal_spans(tokens: list[Token], names: frozenset[str]) -> list[int]:
+    """Per token, the length in words of the longest journal name of `names` (folded NLM
+    titles and abbreviations, Journals.gazetteer) it is part of (0)."""
     words = [(i, t.text.lower()) for i, t in enumerate(tokens) if t.kind == "word"]
     folded = [strip_diacritics(w) for _, w in words]
     longest = [0] * len(tokens)
@@ -132,11 +117,12 @@ def _beside(d: int, lower: str, cls: str, j: int) -> tuple[str, str, str]:
 _EDGE = {d: f"{d}edge" for d in (-2, -1, 1, 2)}
 
 
-def features(text: str, tokens: list[Token]) -> list[list[str]]:
+def features(text: str, tokens: list[Token], gazetteer: frozenset[str]) -> list[list[str]]:
     """CRF features per token: the word, its shape and class, the punctuation around it, where
-    it sits in the string, the journal gazetteer, and the same for its neighbours."""
+    it sits in the string, the journal gazetteer (does a run of tokens spell a journal?), and
+    the same for its neighbours."""
     n = len(tokens)
-    jspan = journal_spans(tokens)
+    jspan = journal_spans(tokens, gazetteer)
     owns = [_own(t.text, t.kind) for t in tokens]
     lowers = [o[0] for o in owns]
     classes = [o[1] for o in owns]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from ..values import MATCH_STATUSES
+
 # Deterministic constraint names on both backends, so later migrations can refer to them
 # (SQLite batch migrations need names to drop or alter a constraint).
 NAMING_CONVENTION = {
@@ -18,8 +20,6 @@ NAMING_CONVENTION = {
 # MeSH descriptors and qualifiers are keyed by their UI. The rare heading without a UI gets this
 # prefix plus its name as key; real UIs ("D009369", "Q000188") never contain a colon.
 SURROGATE_PREFIX = "name:"
-
-REFERENCE_STATUSES = ("pending", "matched", "ambiguous", "not_found")
 
 # JSONB on PostgreSQL so lists can be queried with its operators; JSON text on SQLite.
 JSONList = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -81,7 +81,7 @@ refs = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("notes", JSONList, nullable=False, server_default="[]"),
     sa.UniqueConstraint("collection_id", "key"),
-    sa.CheckConstraint("status IN ('pending', 'matched', 'ambiguous', 'not_found')", name="status"),
+    sa.CheckConstraint(f"status IN ({', '.join(repr(s) for s in MATCH_STATUSES)})", name="status"),
     sa.Index(None, "status"),
     sa.Index(None, "pmid"),
     sa.Index(None, "collection_id", "position"),

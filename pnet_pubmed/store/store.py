@@ -17,7 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import NullPool, StaticPool
 
 from pnet_pubmed.flags import Flag, ordered
-from pnet_pubmed.values import Article, Citation, Match
+from pnet_pubmed.util import chunked, first_line
+from pnet_pubmed.values import MATCH_STATUSES, Article, Citation, Match
 
 from .. import errors
 from . import schema as t
@@ -41,8 +42,7 @@ class StoreError(errors.StoreError):
 def _one_line(err: BaseException) -> str:
     """The first line of the driver's message: SQLAlchemy appends the SQL and a help link."""
     orig = getattr(err, "orig", None)
-    text = str(orig if orig is not None else err)
-    return next((s.strip() for s in text.splitlines() if s.strip()), type(err).__name__)
+    return first_line(orig) if isinstance(orig, BaseException) else first_line(err)
 
 
 def _masked(url: str) -> str:
@@ -373,7 +373,7 @@ class Store:
         r = t.refs.c
         stored = conn.execute(sa.select(r.key).where(r.collection_id == cid)).scalars()
         gone = sorted(set(stored) - keep)
-        for chunk in _chunks(gone):
+        for chunk in chunked(gone, CHUNK):
             conn.execute(t.refs.delete().where(r.collection_id == cid, r.key.in_(chunk)))
         return len(gone)
 
@@ -384,7 +384,7 @@ class Store:
         A 'pending' outcome says a run could not decide: it never replaces a decided status
         (matched, ambiguous, not_found) and only updates the reason of a pending reference.
         """
-        bad = sorted({m.status for m in matches} - set(t.REFERENCE_STATUSES))
+        bad = sorted({m.status for m in matches} - set(MATCH_STATUSES))
         if bad:
             raise StoreError(f"invalid match status: {', '.join(bad)}")
         now = _now()
@@ -486,7 +486,7 @@ class Store:
                 c.created_at,
                 c.updated_at,
                 sa.func.count(r.id).label("n_references"),
-                *(n(s).label(f"n_{s}") for s in t.REFERENCE_STATUSES),
+                *(n(s).label(f"n_{s}") for s in MATCH_STATUSES),
             )
             .join_from(t.collections, t.refs, r.collection_id == c.id, isouter=True)
             .group_by(c.id, c.name, c.source, c.created_at, c.updated_at)
@@ -516,7 +516,7 @@ class Store:
                 sa.select(r.pmid).where(r.collection_id == cid, r.status == "matched",
                                         r.pmid.is_not(None))).scalars())
             elsewhere: set[str] = set()
-            for chunk in _chunks(sorted(linked)):
+            for chunk in chunked(sorted(linked), CHUNK):
                 elsewhere.update(conn.execute(
                     sa.select(r.pmid).where(r.collection_id != cid, r.status == "matched",
                                             r.pmid.in_(chunk))).scalars())
@@ -566,7 +566,7 @@ class Store:
             self._upsert_vocabulary(conn, t.mesh_descriptors, rows.mesh_descriptors)
             self._upsert_vocabulary(conn, t.mesh_qualifiers, rows.mesh_qualifiers)
             for table in t.ARTICLE_CHILD_TABLES:
-                for chunk in _chunks(pmids):
+                for chunk in chunked(pmids, CHUNK):
                     conn.execute(table.delete().where(table.c.pmid.in_(chunk)))
             for table in reversed(t.ARTICLE_CHILD_TABLES):
                 table_rows = getattr(rows, table.name)
@@ -579,7 +579,7 @@ class Store:
     def _fetched_at(conn: sa.Connection, pmids: list[str]) -> dict[str, datetime]:
         a = t.articles.c
         out: dict[str, datetime] = {}
-        for chunk in _chunks(pmids):
+        for chunk in chunked(pmids, CHUNK):
             q = sa.select(a.pmid, a.fetched_at).where(a.pmid.in_(chunk))
             out.update((p, _utc(f)) for p, f in conn.execute(q))
         return out
@@ -591,7 +591,7 @@ class Store:
         wanted = sorted(set(pmids))
         a = t.articles
         with self._write() as conn:
-            for chunk in _chunks(wanted):
+            for chunk in chunked(wanted, CHUNK):
                 conn.execute(a.update().where(a.c.pmid.in_(chunk)).values(fetched_at=when))
 
     @_translating
@@ -629,7 +629,7 @@ class Store:
         wanted = sorted(set(pmids))
         found: dict[str, list[Flag]] = {}
         with self._read() as conn:
-            for chunk in _chunks(wanted):
+            for chunk in chunked(wanted, CHUNK):
                 q = sa.select(_FLAGS_VIEW).where(_FLAGS_VIEW.c.pmid.in_(chunk))
                 for m in conn.execute(q).mappings():
                     found.setdefault(m["pmid"], []).append(
@@ -670,7 +670,7 @@ class Store:
         wanted = list(dict.fromkeys(pmids))
         found: dict[str, Article] = {}
         with self._read() as conn:
-            for chunk in _chunks(wanted):
+            for chunk in chunked(wanted, CHUNK):
                 found.update(self._load_articles(conn, chunk))
         return [found[p] for p in wanted if p in found]
 
@@ -680,8 +680,9 @@ class Store:
         if not article_rows_:
             return {}
 
-        def rows_of(table: sa.Table, *order: str, select=None) -> list:
-            q = select if select is not None else sa.select(table)
+        def rows_of(table: sa.Table, *order: str,
+                    select: sa.Select | None = None) -> Sequence[sa.RowMapping]:
+            q: sa.Select = select if select is not None else sa.select(table)
             q = q.where(table.c.pmid.in_(pmids)).order_by(*(table.c[o] for o in order))
             return conn.execute(q).mappings().all()
 
@@ -720,7 +721,7 @@ class Store:
         wanted = list(dict.fromkeys(pmids))
         found: set[str] = set()
         with self._read() as conn:
-            for chunk in _chunks(wanted):
+            for chunk in chunked(wanted, CHUNK):
                 q = sa.select(t.articles.c.pmid).where(t.articles.c.pmid.in_(chunk))
                 found.update(conn.execute(q).scalars())
         return found
@@ -818,8 +819,3 @@ _FLAGS_VIEW = sa.table(
     sa.column("notice_pmid", sa.Text),
     sa.column("source", sa.Text),
 )
-
-
-def _chunks(items: list[str]) -> Iterator[list[str]]:
-    for i in range(0, len(items), CHUNK):
-        yield items[i : i + CHUNK]

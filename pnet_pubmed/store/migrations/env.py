@@ -24,6 +24,9 @@ elif connection is not None:
     _run(connection)
 else:
     # Only for developers running the alembic command line with -x / sqlalchemy.url set.
-    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("set sqlalchemy.url (alembic -x or alembic.ini) to the database")
+    engine = sa.create_engine(url)
     with engine.begin() as conn:
         _run(conn)

@@ -1,0 +1,1 @@
+"""Free-text reference lists: split into entries, each entry read into its fields."""

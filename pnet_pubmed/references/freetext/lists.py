@@ -1,0 +1,172 @@
+"""A pasted list or a Python list of strings read into Citations, by the rules and the labeller."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from functools import partial
+
+from ...journals import Journals
+from ...values import Citation
+from .. import io
+from ..common import PRESENTED
+from ..ids import pmids_on_a_line
+from . import fields
+from .entries import join_lines, split_entries
+
+Progress = Callable[[str, int], None]
+# Lists longer than this are read by worker processes, one per core.
+PARALLEL_FROM = 5000
+_CHUNK = 500
+
+
+def parse_reference_list(text: str, progress: Progress | None = None,
+                         journals: Journals | None = None) -> list[Citation]:
+    """A pasted reference list → one Citation per entry, unreadable ones as kind='unparsed'.
+
+    progress("read_start", entries) once the list is split, then progress("read", n) as
+    entries are read. journals: what the reading may know of journals (the shipped table
+    when None).
+    """
+    pmids = pmids_on_a_line(text)
+    if pmids is not None:
+        return pmids
+    journals = Journals.shipped() if journals is None else journals
+    report = progress or (lambda stage, n: None)
+    entries = [(entry, number if number is not None else str(position), body, position)
+               for position, (entry, number, body)
+               in enumerate(split_entries(text, journals), start=1)]
+    report("read_start", len(entries))
+    chunks = [entries[i: i + _CHUNK] for i in range(0, len(entries), _CHUNK)]
+    if len(entries) >= PARALLEL_FROM:
+        parallel = _read_in_workers(chunks, report, journals)
+        if parallel is not None:
+            return parallel
+    out: list[Citation] = []
+    for chunk in chunks:
+        out.extend(_read_entries(chunk, journals))
+        report("read", len(chunk))
+    return out
+
+
+def _read_in_workers(chunks: list, report: Progress, journals: Journals) -> list[Citation] | None:
+    """The chunks read by forked worker processes, one per core; None when that cannot be
+    done safely (no fork on this platform, other threads running as in a notebook: forking a
+    threaded process can deadlock) or fails: the caller then reads them itself."""
+    import multiprocessing
+    import threading
+
+    workers = min(os.cpu_count() or 1, 8)
+    if (workers < 2 or threading.active_count() > 1
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return None
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    # The model and the journal index, loaded once here, are shared with every worker.
+    from ..labeller import default_labeller
+
+    default_labeller().label("Warm A. Up. J Test. 2000;1:1-2.", journals)
+    out: list[Citation] = []
+    read = partial(_read_entries, journals=journals)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for chunk, citations in zip(chunks, pool.map(read, chunks), strict=True):
+                out.extend(citations)
+                report("read", len(chunk))
+    except (BrokenProcessPool, OSError):
+        return None
+    return out
+
+
+def _read_entries(chunk: list[tuple[str, str, str, int]], journals: Journals) -> list[Citation]:
+    # raw keeps the entry exactly as given, line breaks included
+    return [_read_one(body, key, position, entry, journals)
+            for entry, key, body, position in chunk]
+
+
+def _read_one(text: str, key: str, position: int, raw: str, journals: Journals) -> Citation:
+    """One reference's text (its lines joined) read by the rules and the labeller; `raw` is
+    what the Citation keeps as given."""
+    joined = join_lines(text)
+    citation = with_labelled_reading(fields.parse_reference(joined, key, position, journals),
+                                     joined, journals)
+    return replace(citation, raw=raw,
+                   alternatives=tuple(replace(a, raw=raw) for a in citation.alternatives))
+
+
+def citations_from_texts(texts: Iterable[str],
+                         journals: Journals | None = None) -> list[Citation]:
+    """One Citation per string (a Python list of references), keyed by position from 1; each
+    string is one reference, whatever line breaks it holds."""
+    if isinstance(texts, str | bytes):
+        raise io.CitationInputError("a list of reference strings is needed, not one string "
+                                    "(pass a Path to read a file)")
+    journals = Journals.shipped() if journals is None else journals
+    citations = []
+    total = 0
+    for position, text in enumerate(texts, start=1):
+        if not isinstance(text, str):
+            raise io.CitationInputError(f"reference {position} is a {type(text).__name__}, "
+                                        "not a string")
+        total += len(text)
+        if total > io.MAX_INPUT_BYTES:
+            raise io.CitationInputError(f"the references are more than the "
+                                        f"{io.MAX_INPUT_BYTES // 1_000_000} MB a list may have")
+        citations.append(_read_one(text.replace("\r\n", "\n").replace("\r", "\n"),
+                                   str(position), position, text, journals))
+    if not citations:
+        raise io.CitationInputError("no reference given")
+    return citations
+
+
+# What the style rules said a line is, beyond its fields: kept whoever read the fields.
+_NOT_REFERENCES = ("a URL, not a reference", "a heading or a note, not a reference", "empty")
+
+
+def _fields_found(c: Citation) -> int:
+    if c.kind == "unparsed":
+        return 0
+    return sum(bool(x) for x in (c.authors or c.group, c.year, c.title, c.journal, c.volume,
+                                 c.first_page))
+
+
+def with_labelled_reading(citation: Citation, text: str,
+                          journals: Journals | None = None) -> Citation:
+    """The rules' reading and the trained labeller's, the fuller one first, the other as an
+    alternative the matcher tries too."""
+    if citation.kind in ("pmid", "doi") or citation.reason in _NOT_REFERENCES:
+        return citation
+    from ..labeller import citation_from_labels, default_labeller
+
+    journals = Journals.shipped() if journals is None else journals
+    labelled = citation_from_labels(default_labeller().label(text, journals), citation.key,
+                                    citation.raw, citation.position, journals)
+    if labelled is None:
+        return citation
+    kind = citation.kind if citation.kind in ("meeting_abstract", "epub_ahead") else "article"
+    if PRESENTED.search(text):
+        kind = "meeting_abstract"
+    if kind == "epub_ahead" and (labelled.volume or labelled.first_page):
+        kind = "article"
+    labelled = replace(labelled, kind=kind, reader="labeller",
+                       abstract_number=citation.abstract_number,
+                       pages=None if kind == "meeting_abstract" else labelled.pages,
+                       first_page=None if kind == "meeting_abstract" else labelled.first_page,
+                       doi=citation.doi or labelled.doi, pmid=citation.pmid,
+                       group=citation.group)
+    if _same_reading(citation, labelled):
+        return citation
+    if _fields_found(labelled) > _fields_found(citation):
+        return replace(labelled, alternatives=() if citation.kind == "unparsed"
+                       else (citation,))
+    return replace(citation, alternatives=(labelled,))
+
+
+def _same_reading(a: Citation, b: Citation) -> bool:
+    def key(c: Citation) -> tuple:
+        first = c.first_author.last.lower() if c.first_author else None
+        return (first, c.year, (c.title or "").lower().rstrip("."), c.volume, c.first_page)
+
+    return key(a) == key(b)
