@@ -111,3 +111,21 @@ def test_a_directory_is_one_line(tmp_path, eutils):
 def test_missing_file_error_names_it():
     with pytest.raises(CitationInputError, match="no such file"):
         read_references("/nonexistent/refs.txt")
+
+
+@pytest.mark.parametrize("cache", ["/dev/null", "file"])
+def test_a_cache_folder_that_is_a_file_is_one_line(tmp_path, eutils, cache):
+    if cache == "file":
+        cache = tmp_path / "a-file"
+        cache.write_text("not a folder")
+    message = _one_line_error(["--cache", str(cache), "link", "--offline"])
+    assert f"the cache folder {cache} cannot be used: it is not a folder" in message
+
+
+@pytest.mark.parametrize("url", ["ftp://eutils.example.org/", "eutils.ncbi.nlm.nih.gov/entrez",
+                                 "http:///entrez/"])
+def test_an_eutils_address_that_is_not_http_is_one_line(eutils, url):
+    result = CliRunner().invoke(main, ["--eutils-url", url, "link"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "must be an http:// or https:// address" in errors[0]
