@@ -84,11 +84,15 @@ def main() -> None:
         def progress(stage: str, n: int) -> None:
             events.append((time.perf_counter(), stage, n))
 
-        cpu = time.process_time()
+        def cpu_seconds() -> float:  # this process and its reader processes
+            return sum(getattr(resource.getrusage(who), f) for who in (
+                resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
+
+        cpu = cpu_seconds()
         started = time.perf_counter()
         summary = link(source, "long", settings, progress=progress)
         ended = time.perf_counter()
-        cpu = time.process_time() - cpu
+        cpu = cpu_seconds() - cpu
 
         def first(stage: str) -> float:
             return next(t for t, s, _ in events if s == stage)
@@ -107,8 +111,8 @@ def main() -> None:
               f"{sum(s == 'read' for _, s, _ in events)} progress reports)")
         print(f"storing the list:                {link_start - read_end:6.1f} s")
         print(f"linking offline (all pending):   {ended - link_start:6.1f} s")
-        print(f"total: {ended - started:.1f} s ({cpu:.1f} s CPU in this process), longest "
-              f"wait between progress reports {gap:.1f} s, peak memory {peak:,.0f} MB")
+        print(f"total: {ended - started:.1f} s ({cpu:.1f} s CPU, reader processes included), "
+              f"longest wait between progress reports {gap:.1f} s, peak memory {peak:,.0f} MB")
         print(f"references stored: {summary.references:,}, keys 1..N each its own entry: "
               f"{'yes' if apart else 'NO'}; counts {summary.counts}")
         events.clear()
