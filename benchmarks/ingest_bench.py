@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pnet_pubmed.pubmed import parse_articles  # noqa: E402
+from pnet_pubmed.search.index import SearchIndex  # noqa: E402
 from pnet_pubmed.store import Store  # noqa: E402
 
 CORPUS = ROOT / "tests" / "fixtures" / "corpus" / "ncbi-efetch"
@@ -56,7 +57,7 @@ def answers(n: int, batch: int) -> list[bytes]:
 
 
 def measure(url: str, docs: list[bytes]) -> tuple[float, float, int]:
-    store = Store(url)
+    store = Store(url, index=SearchIndex())
     store.upgrade()
     parse_s = store_s = 0.0
     total = 0

@@ -198,13 +198,11 @@ def generate(n: int, seed: int = 1, model: Model | None = None) -> Iterator[Arti
 
 def build(url: str, n: int, seed: int = 1, batch: int = 1000, log=print) -> dict:
     """Create the database at url and fill it with n articles and the "bench" collection."""
+    from pnet_pubmed.search.index import SearchIndex
     from pnet_pubmed.store import Store
-    from pnet_pubmed.store.search import index_hook
 
-    store = Store(url)
+    store = Store(url, index=SearchIndex())
     store.upgrade()
-    if index_hook not in store.article_hooks:
-        store.article_hooks.append(index_hook)  # until Store indexes by itself
     started = time.perf_counter()
     rows = 0
     buf: list[Article] = []

@@ -145,12 +145,11 @@ def measure_load(url: str, paths: list[str], jobs: int, index: bool = True) -> d
 
     Without index, the search index's hook is taken off the store: the mirror's own work."""
     from pnet_pubmed.mirror import load
+    from pnet_pubmed.search.index import SearchIndex
     from pnet_pubmed.store import Store
 
-    store = Store(url)
+    store = Store(url, index=SearchIndex() if index else None)
     store.upgrade()
-    if not index:
-        store.article_hooks.clear()
     t0, c0 = time.perf_counter(), time.process_time()
     summary = load(store, paths, jobs=jobs)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0

@@ -6,7 +6,7 @@ Usage: python benchmarks/search_bench.py [--sizes 10000 100000] [--runs 30]
 
 Builds each database with benchmarks/make_articles.py (SQLite files in --dir; on PostgreSQL one
 schema per size, ANALYZEd as autovacuum would), then runs every query once to warm up and --runs
-times more through pnet_pubmed.store.search.search on one read-only connection, and prints per
+times more through pnet_pubmed.search.search on one read-only connection, and prints per
 query the hits and p50/p95 latency in ms, the same over all queries, the database size and the
 ingest rate. Timings include the whole search call: ranking, filters, cited-by keys and snippets.
 """
@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sqlalchemy as sa  # noqa: E402
 from make_articles import build  # noqa: E402
 
+from pnet_pubmed.search import search  # noqa: E402
 from pnet_pubmed.store import Store  # noqa: E402
-from pnet_pubmed.store.search import search  # noqa: E402
 
 # What a reader of a PNET review asks: drugs, phrases, prefixes, boolean logic, filters.
 QUERIES: list[tuple[str, str | None, dict]] = [

@@ -13,6 +13,8 @@ command that only reads the database never imports the HTTP or plotting stacks.
 
 from __future__ import annotations
 
+import sys
+import types
 from importlib import import_module
 
 __version__ = "0.1.0"
@@ -31,6 +33,26 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+class _Package(types.ModuleType):
+    """pnet_pubmed itself, whose public function `search` wins over the subpackage of the same
+    name: importing pnet_pubmed.search (the engine, in sys.modules as usual) binds it here as
+    an attribute, which would otherwise hide the function. Reach the engine's modules with
+    `from pnet_pubmed.search import …`."""
+
+    @property
+    def search(self):
+        from .api import search
+
+        return search
+
+    @search.setter
+    def search(self, _module) -> None:
+        pass  # the import system binding the subpackage: it stays in sys.modules
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str):

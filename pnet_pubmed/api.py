@@ -100,9 +100,10 @@ def _reference(row: dict, flags: Mapping[str, tuple] | None = None) -> Reference
 
 
 def _store(db: str | None):
+    from .search.index import SearchIndex
     from .store import Store
 
-    return Store(settings(db=db).db_url)
+    return Store(settings(db=db).db_url, index=SearchIndex())
 
 
 def link(source: str | Path | Iterable[str] | None = None, *, collection: str | None = None,
@@ -192,45 +193,40 @@ def export(collection: str | None = None, *, db: str | None = None,
         store.close()
 
 
-def _search_module():
-    from .store import search as engine
-
-    return engine
-
-
 def __getattr__(name: str):
     # The search engine's own result types, without importing it before it is used.
     if name in ("SearchHit", "MeshCount"):
-        return getattr(_search_module(), name)
+        from .search import results
+
+        return getattr(results, name)
     raise AttributeError(name)
 
 
 def search(query: str | None = None, *, db: str | None = None, limit: int = 20,
            mesh: str | Iterable[str] = (), year: str | tuple | None = None, **filters):
-    """Ranked full-text search of the stored articles: a tuple of SearchHit.
+    """Ranked full-text search of the stored articles: a tuple of SearchHit (SearchResults),
+    whose `total` says how many articles match in all (`exact` False: at least that many).
 
-    Filters as keyword arguments, as the command line has them: mesh, major, qualifier, author,
-    journal, year ("2009:2015" or (2009, 2015)), publication_type, collection.
+    Filters as keyword arguments, as the command line has them: mesh (a name, UI or entry
+    term, exploded unless explode=False), major, qualifier, author, journal, year ("2009:2015"
+    or (2009, 2015)), publication_type, collection, flag.
     """
-    engine = _search_module()
+    from .search import parse_year_range
+    from .search import search as run_search
+
     if isinstance(mesh, str):
         mesh = (mesh,)
     if isinstance(year, str) or year is None:
-        year = engine.parse_year_range(year)
-    store = _store(db)
-    try:
-        return tuple(engine.search(store, query, mesh=tuple(mesh), year=tuple(year),
-                                   limit=limit, **filters))
-    finally:
-        store.close()
+        year = parse_year_range(year)
+    # A light read connection (pnet_pubmed.store.dbapi): no SQLAlchemy on this path.
+    return run_search(settings(db=db).db_url, query, mesh=tuple(mesh), year=tuple(year),
+                      limit=limit, **filters)
 
 
 def mesh_profile(collection: str | None = None, *, db: str | None = None, major: bool = False,
-                 top: int | None = 20) -> tuple[dict, ...]:
-    """The MeSH descriptors of a collection's linked articles, most frequent first."""
-    engine = _search_module()
-    store = _store(db)
-    try:
-        return tuple(engine.mesh_profile(store, collection, major=major, top=top))
-    finally:
-        store.close()
+                 top: int | None = 20, depth: int | None = None) -> tuple[dict, ...]:
+    """The MeSH descriptors of a collection's linked articles, most frequent first; with depth,
+    rolled up to that level of the MeSH tree (1: Neoplasms, 2: Neoplasms by Site, …)."""
+    from .search import mesh_profile as profile
+
+    return tuple(profile(settings(db=db).db_url, collection, major=major, top=top, depth=depth))

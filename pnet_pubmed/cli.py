@@ -149,7 +149,8 @@ def refs(settings: Settings, collection, status, fmt):
     if fmt == "csv":
         click.echo(_csv(rows, REF_COLUMNS), nl=False)
     else:
-        columns = ("key", "status", "pmid", "flags", "method", "score", "reason", "notes", "raw")
+        columns: tuple[str, ...] = ("key", "status", "pmid", "flags", "method", "score",
+                                    "reason", "notes", "raw")
         if collection is None:  # several lists: say which one each reference is of
             columns = ("collection", *columns)
         click.echo(_table(rows, columns, widths={"raw": 50, "reason": 40, "notes": 40,

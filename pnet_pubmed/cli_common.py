@@ -59,9 +59,11 @@ def _errors_as_one_line(func):
 
 
 def _store(settings: Settings):
+    """The Store of the settings' database, with the search index following its saves."""
+    from .search.index import SearchIndex
     from .store import Store
 
-    return Store(settings.db_url)
+    return Store(settings.db_url, index=SearchIndex())
 
 
 def _known_collection(store, name: str) -> None:

@@ -18,6 +18,7 @@ from .journals import Journals
 from .mirror.match import MirrorError, link_matcher
 from .references import citations_from_texts, read_input, references_from_bytes
 from .references import io as reference_io
+from .search.index import SearchIndex
 from .store import Store
 from .util import chunked
 from .values import MATCH_STATUSES, Citation, Match
@@ -142,7 +143,7 @@ def link(
         collection = collection or collection_name_for(path)
     started = time.perf_counter()
 
-    store = Store(settings.db_url)
+    store = Store(settings.db_url, index=SearchIndex())
     try:
         store.upgrade()
         # Query text depends on the list alone (and the shipped journal index), never on what

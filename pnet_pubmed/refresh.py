@@ -19,6 +19,7 @@ from .config import Settings
 from .eutils import EntrezClient, EntrezError, RequestStats
 from .flags import REF_TYPES, RETRACTED_PUBLICATION, Flag, article_flags
 from .pipeline import LinkError
+from .search.index import SearchIndex
 from .store import Store
 from .util import chunked
 from .values import Article
@@ -176,7 +177,7 @@ def refresh(
     if settings.uses_ncbi and not settings.email:
         raise RefreshError("NCBI asks every client for a contact email: set NCBI_EMAIL or --email")
     started = time.perf_counter()
-    store = Store(settings.db_url)
+    store = Store(settings.db_url, index=SearchIndex())
     try:
         store.upgrade()
         if collection is not None and collection not in {c["name"] for c in store.collections()}:

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from pnet_pubmed import csvout
 from pnet_pubmed.cli import main
+from pnet_pubmed.search.index import SearchIndex
 from pnet_pubmed.store import Store
 from pnet_pubmed.values import (
     AbstractSection,
@@ -76,7 +77,7 @@ EVIL_ARTICLE = Article(
 @pytest.fixture(scope="module")
 def hostile_db(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('csv') / 'hostile.sqlite'}"
-    with Store(url) as store:
+    with Store(url, index=SearchIndex()) as store:
         store.upgrade()
         store.save_articles([EVIL_ARTICLE])
         store.save_citations("evil", [

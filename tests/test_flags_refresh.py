@@ -24,6 +24,7 @@ from pnet_pubmed.cli import main
 from pnet_pubmed.config import Settings
 from pnet_pubmed.pubmed import parse_records
 from pnet_pubmed.refresh import refresh
+from pnet_pubmed.search.index import SearchIndex
 from pnet_pubmed.store import Store
 from tests.conftest import TEST_EMAIL
 from tests.eutils_standin import default_corpus_files
@@ -358,7 +359,7 @@ def test_the_migration_adds_date_revised_to_a_database_of_revision_0003(tmp_path
     from alembic import command
 
     url = f"sqlite:///{tmp_path}/old.sqlite"
-    store = Store(url)
+    store = Store(url, index=SearchIndex())  # revision 0008 indexes the stored article again
     cfg = store._alembic_config()
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn

@@ -14,9 +14,13 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from pnet_pubmed.errors import QueryError
+from pnet_pubmed.meshtree import vocabulary
+from pnet_pubmed.search import SearchError, mesh_profile, search, tokens
+from pnet_pubmed.search import engine as search_engine
+from pnet_pubmed.search import plan as search_plan
+from pnet_pubmed.search.index import SearchIndex
 from pnet_pubmed.store import Store
-from pnet_pubmed.store import search as s
-from pnet_pubmed.store.search import SearchError, SearchQueryError, search
 from pnet_pubmed.values import Citation, Match
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
@@ -63,9 +67,9 @@ def _new_db(backend: str, folder: Path, request) -> tuple[str, object]:
 
 
 def _indexed_store(url: str) -> Store:
-    store = Store(url)
+    store = Store(url, index=SearchIndex())
     store.upgrade()
-    assert s.index_hook in store.article_hooks
+    assert store.article_hooks
     return store
 
 
@@ -123,10 +127,10 @@ def _fields(a) -> list[list[str]]:
     mesh = [h.descriptor for h in a.mesh] + [c.name for c in a.chemicals
                                              if c.name not in {h.descriptor for h in a.mesh}]
     return [
-        s.tokens(a.title),
-        s.tokens("\n".join(sec.text for sec in a.abstract)),
-        s.tokens("; ".join(mesh)),
-        s.tokens("; ".join(k.text for k in a.keywords)),
+        tokens(a.title),
+        tokens("\n".join(sec.text for sec in a.abstract)),
+        tokens("; ".join(mesh)),
+        tokens("; ".join(k.text for k in a.keywords)),
     ]
 
 
@@ -147,90 +151,6 @@ def _expect(corpus, pred) -> set[str]:
 
 def _found(store, query=None, **kw) -> set[str]:
     return {h.pmid for h in search(store, query, limit=1000, **kw)}
-
-
-# -- the query language (no database) ----------------------------------------------------------
-
-
-def test_folding_matches_sqlite_unicode61():
-    assert s.fold("CURAÇAO") == "curacao"
-    assert s.tokens("Öberg's 177Lu-DOTATATE, TGF-β") == ["oberg", "s", "177lu", "dotatate",
-                                                          "tgf", "β"]
-    assert s.author_key("Yao J. C.") == s.author_key("yao jc") == "yao jc"
-    assert s.author_key("Kylänpää") == "kylanpaa"
-
-
-def test_parse_and_compile():
-    node = s.parse_query('"somatostatin analogues" (octreotide OR lanreotide) NOT review*')
-    assert s.to_fts5(node) == (
-        '(("somatostatin analogues") AND (("octreotide") OR ("lanreotide"))) NOT (("review"*))'
-    )
-    assert s.to_tsquery(node) == (
-        "('somatostatin' <-> 'analogues') & (('octreotide') | ('lanreotide')) & (!('review':*))"
-    )
-    # Lower-case operators are words; punctuation between words is ignored; a hyphenated word
-    # is the phrase of its parts, as FTS5 itself reads it.
-    assert s.parse_query("not and or") == s.And((s.Term(("not",), column=1),
-                                                 s.Term(("and",), column=5),
-                                                 s.Term(("or",), column=9)))
-    assert s.to_fts5(s.parse_query("Lu-177 - DOTATATE")) == '("lu 177") AND ("dotatate")'
-    assert s.to_fts5(s.parse_query("“somatostatin analog”*")) == '"somatostatin analog"*'
-    assert s.to_fts5(s.parse_query("NOT NOT a")) == '"a"'
-
-
-@pytest.mark.parametrize(
-    ("query", "message"),
-    [
-        ('"somatostatin analogues', "unbalanced quote: the phrase opened at column 1"),
-        ("everolimus \"", "unbalanced quote: the phrase opened at column 12"),
-        ("NOT", "NOT at column 1 needs a term after it"),
-        ("NOT everolimus", "NOT at column 1 must follow what it excludes from"),
-        ("sunitinib OR NOT everolimus", "NOT at column 14 must follow"),
-        ("everolimus AND", "AND at column 12 needs a term after it, found the end of the query"),
-        ("AND everolimus", "AND at column 1 needs a term before it"),
-        ("a OR AND b", "OR at column 3 needs a term after it, found AND"),
-        ("(everolimus", "the parenthesis opened at column 1 is never closed"),
-        ("everolimus)", "unmatched ')' at column 11"),
-        ("()", "empty parentheses at column 1"),
-        ("( OR a)", "OR at column 3 needs a term before it"),
-        ('""', "empty phrase at column 1"),
-        ("so*tin", "'*' at column 3 can only end a word"),
-        ("*", "'*' at column 1 has no word before it"),
-        ("ab*", "prefix 'ab*' at column 1 is too short: give at least 3 letters"),
-        ("   ", "the query has no words"),
-        ("x" * 1001, "query too long"),
-        # Once an IndexError and a RecursionError (issue 10 item 15).
-        ("(", "the parenthesis opened at column 1 is never closed"),
-        ("a (((", "the parenthesis opened at column 5 is never closed"),
-        (")", "unmatched ')' at column 1"),
-        ("(" * 300 + "a" + ")" * 300, "parentheses nested more than 20 deep at column 21"),
-        ("(a) " * 200 + "(", "the parenthesis opened at column 801 is never closed"),
-    ],
-)
-def test_malformed_queries(query, message):
-    with pytest.raises(SearchQueryError) as err:
-        s.parse_query(query)
-    assert message in str(err.value)
-    assert "\n" not in str(err.value)
-
-
-def test_deep_but_allowed_queries_parse_without_recursion():
-    nested = "(" * 20 + "everolimus OR sunitinib" + ")" * 20
-    assert s.to_fts5(s.parse_query(nested)) == '("everolimus") OR ("sunitinib")'
-    negations = "x " + "NOT " * 247 + "y"  # an odd count excludes; about the query's limit
-    assert s.to_fts5(s.parse_query(negations)) == '(("x")) NOT (("y"))'
-    assert s.to_fts5(s.parse_query(negations.replace("NOT " * 247, "NOT " * 246))) == (
-        '("x") AND ("y")')
-
-
-def test_year_ranges():
-    assert s.parse_year_range("2009:2015") == (2009, 2015)
-    assert s.parse_year_range("2009:") == (2009, None)
-    assert s.parse_year_range(":2015") == (None, 2015)
-    assert s.parse_year_range("2011") == (2011, 2011)
-    for bad in ("20:11", "2015:2009", "soon"):
-        with pytest.raises(SearchError):
-            s.parse_year_range(bad)
 
 
 # -- full text ---------------------------------------------------------------------------------
@@ -276,7 +196,7 @@ def test_mesh_and_keywords_are_searched(loaded, corpus):
              and not _has(replace(a, mesh=(), chemicals=(), keywords=()), ("menopause",)))
     assert a.pmid in _found(loaded, "menopause")
     k = next(a for a in corpus if a.keywords and not a.mesh)
-    word = s.tokens(k.keywords[0].text)
+    word = tokens(k.keywords[0].text)
     assert k.pmid in _found(loaded, '"' + " ".join(word) + '"')
 
 
@@ -315,10 +235,10 @@ def test_mesh_filters_major_and_qualifier(loaded, corpus):
     minor = {a.pmid for a, h in with_it if not h.is_major_topic}
     assert major and minor
     ui = with_it[0][1].ui
-    assert _found(loaded, mesh=[name]) == major | minor
-    assert _found(loaded, mesh=[name.lower()]) == major | minor
-    assert _found(loaded, mesh=[ui]) == major | minor
-    assert _found(loaded, mesh=[name], major=True) == major
+    assert _found(loaded, explode=False, mesh=[name]) == major | minor
+    assert _found(loaded, explode=False, mesh=[name.lower()]) == major | minor
+    assert _found(loaded, explode=False, mesh=[ui]) == major | minor
+    assert _found(loaded, explode=False, mesh=[name], major=True) == major
 
     pair = next((a, h, q) for a in corpus for h in a.mesh for q in h.qualifiers
                 if h.descriptor == name)
@@ -326,18 +246,23 @@ def test_mesh_filters_major_and_qualifier(loaded, corpus):
     expected = {b.pmid for b in corpus for g in b.mesh
                 if g.descriptor == name and any(x.name == q.name for x in g.qualifiers)}
     assert a.pmid in expected
-    assert _found(loaded, mesh=[name], qualifier=q.name) == expected
-    assert _found(loaded, mesh=[name], qualifier=q.ui) == expected
+    assert _found(loaded, explode=False, mesh=[name], qualifier=q.name) == expected
+    assert _found(loaded, explode=False, mesh=[name], qualifier=q.ui) == expected
     only_q = {b.pmid for b in corpus if any(x.name == q.name for g in b.mesh
                                             for x in g.qualifiers)}
     assert _found(loaded, qualifier=q.name.upper()) == only_q
     major_pair = {b.pmid for b in corpus for g in b.mesh if g.descriptor == name
                   for x in g.qualifiers if x.name == q.name and (g.major or x.major)}
-    assert _found(loaded, mesh=[name], qualifier=q.name, major=True) == major_pair
+    assert _found(loaded, explode=False, mesh=[name], qualifier=q.name, major=True) == major_pair
     # Two --mesh terms: both must be there.
     humans = {b.pmid for b in corpus if any(g.descriptor == "Humans" for g in b.mesh)}
-    assert _found(loaded, mesh=[name, "Humans"]) == (major | minor) & humans
-    assert _found(loaded, mesh=["No Such Descriptor"]) == set()
+    assert _found(loaded, explode=False, mesh=[name, "Humans"]) == (major | minor) & humans
+    # Exploded (the default, as PubMed's [mh]): the descriptors below it count too.
+    below = vocabulary().narrower(ui)
+    assert _found(loaded, mesh=[name]) == {b.pmid for b in corpus
+                                           if any(g.ui in below for g in b.mesh)} > major | minor
+    with pytest.raises(QueryError, match="closest: Pancreatic Neoplasms"):
+        search(loaded, None, mesh=["Pancreatik Neoplasms"])
 
 
 def test_other_filters(loaded, corpus):
@@ -394,7 +319,7 @@ def test_bad_filters(loaded):
 def test_mesh_profile(loaded, corpus):
     cited = set(review_pmids(corpus))
     arts = [a for a in corpus if a.pmid in cited]
-    profile = s.mesh_profile(loaded, collection=COLLECTION, top=1000)
+    profile = mesh_profile(loaded, collection=COLLECTION, top=1000)
     by_name = {row["descriptor"]: row for row in profile}
     for a in arts:
         for h in a.mesh:
@@ -407,67 +332,12 @@ def test_mesh_profile(loaded, corpus):
                                                  and g.is_major_topic})
     counts = [row["articles"] for row in profile]
     assert counts == sorted(counts, reverse=True)
-    top = s.mesh_profile(loaded, collection=COLLECTION, major=True, top=3)
+    top = mesh_profile(loaded, collection=COLLECTION, major=True, top=3)
     assert len(top) <= 3 and all(row["major_articles"] > 0 for row in top)
-    everything = s.mesh_profile(loaded, top=1)
+    everything = mesh_profile(loaded, top=1)
     assert everything[0]["descriptor"] == "Humans"
     with pytest.raises(SearchError, match="no collection"):
-        s.mesh_profile(loaded, collection="nope")
-
-
-# -- the index follows the data ----------------------------------------------------------------
-
-
-def test_index_follows_saves_and_deletes(fresh, corpus):
-    a = next(a for a in corpus if a.pmid == "21306238")
-    fresh.save_articles([a])
-    assert _found(fresh, "everolimus") == {a.pmid}
-    fresh.save_articles([replace(a, title="Sunitinib for zebrafish.", abstract=(), mesh=(),
-                                 chemicals=(), keywords=())])
-    assert _found(fresh, "everolimus") == set()
-    assert _found(fresh, "zebrafish") == {a.pmid}
-    with fresh.engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM articles WHERE pmid = :p"), {"p": a.pmid})
-        s.index_articles(conn, [a.pmid])
-    assert _found(fresh, "zebrafish") == set()
-    assert _found(fresh, None, author="Yao") == set()
-
-
-def test_rebuild_index(fresh, corpus):
-    fresh.save_articles(list(corpus[:40]))
-    before = [h.pmid for h in search(fresh, "patients", limit=100)]
-    assert before
-    with fresh.engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM article_search"))
-        conn.execute(sa.text("DELETE FROM article_author_keys"))
-    assert _found(fresh, "patients") == set()
-    assert s.rebuild_index(fresh) == 40
-    assert [h.pmid for h in search(fresh, "patients", limit=100)] == before
-
-
-def test_upgrade_indexes_existing_articles(tmp_path, corpus):
-    from alembic import command
-
-    store = Store(f"sqlite:///{tmp_path / 'old.sqlite'}")
-    store.upgrade()
-    store.article_hooks.clear()
-    store.save_articles([a for a in corpus if a.pmid == CURACAO])
-    # Back to the schema before the index, with the article kept: as an old version left it.
-    cfg = store._alembic_config()
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0001")
-    store.upgrade()
-    assert _found(store, "curacao") == {CURACAO}
-    store.close()
-
-
-def test_missing_index_is_a_clear_error(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'bare.sqlite'}")
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE t (x)")
-    with pytest.raises(SearchError, match="db upgrade"):
-        search(store, "everolimus")
+        mesh_profile(loaded, collection="nope")
 
 
 # -- the command line --------------------------------------------------------------------------
@@ -578,7 +448,7 @@ def test_search_never_writes(cli_db):
 # -- the shortcuts that keep large databases fast give the exact answer when they can ---------
 
 
-def test_filters_read_whole_or_per_article_agree(loaded, corpus, monkeypatch):
+def test_driving_from_filters_or_from_the_matches_agrees(loaded, corpus, monkeypatch):
     cases = [
         ("neuroendocrine", {"mesh": ["Humans"]}),
         ("patients", {"publication_type": "Journal Article", "year": (2000, 2025)}),
@@ -587,37 +457,34 @@ def test_filters_read_whole_or_per_article_agree(loaded, corpus, monkeypatch):
         (None, {"author": "Yao"}),
         ("cancer*", {"collection": COLLECTION}),
     ]
-    exact = [[h.pmid for h in search(loaded, q, limit=15, **kw)] for q, kw in cases]
+    exact = [search(loaded, q, limit=15, **kw) for q, kw in cases]
     assert all(exact)
-    # Every filter checked per article, and the ranked matches filtered a few at a time.
-    monkeypatch.setattr(s, "SELECTIVE", 1)
-    monkeypatch.setattr(s, "PREFILTER_POOLS", (1, 4))
-    assert [[h.pmid for h in search(loaded, q, limit=15, **kw)] for q, kw in cases] == exact
+    # Every filter checked per match (or per article, newest first): none drives.
+    monkeypatch.setattr(search_plan, "CAP", 0)
+    again = [search(loaded, q, limit=15, **kw) for q, kw in cases]
+    assert [[h.pmid for h in r] for r in again] == [[h.pmid for h in r] for r in exact]
+    assert [r.total for r in again] == [r.total for r in exact]
 
 
-def test_very_common_words_rank_the_articles_stored_last(loaded, monkeypatch):
+def test_the_top_hits_are_the_best_of_all_matches(loaded):
+    """No sample is ranked: the first k hits are the first k of every match ranked."""
     everything = search(loaded, "patients", limit=1000)
-    assert not everything.capped and len(everything) > 20
-    monkeypatch.setattr(s, "RANK_POOL", 10)
-    capped = search(loaded, "patients", limit=5)
-    assert capped.capped and len(capped) == 5
-    with loaded.engine.connect() as conn:
-        order = conn.execute(sa.text(
-            "SELECT pmid FROM article_search ORDER BY id DESC")).scalars().all()
-    found = {h.pmid for h in everything}
-    last_ten = [p for p in order if p in found][:10]
-    assert {h.pmid for h in capped} <= set(last_ten)
-    # Too few hits among them: every match is ranked after all.
-    assert not search(loaded, "patients", limit=15).capped
-    assert {h.pmid for h in search(loaded, "patients", limit=15)} <= found
+    assert len(everything) > 20 and everything.total == len(everything) and everything.exact
+    for k in (1, 5, 20):
+        top = search(loaded, "patients", limit=k)
+        assert [h.pmid for h in top] == [h.pmid for h in everything[:k]]
+        assert top.total == everything.total
 
 
-def test_cli_says_when_ranking_was_capped(cli_db, monkeypatch):
-    monkeypatch.setattr(s, "RANK_POOL", 5)
-    result = invoke(cli_db, "search", "patients", "--limit", "3", "--format", "json")
+def test_cli_says_how_many_hits_there_are(cli_db, corpus):
+    expected = _expect(corpus, lambda a: _has(a, ("patients",)))
+    result = invoke(cli_db, "search", "patients", "--limit", "3")
     assert result.exit_code == 0
-    assert "the 5 stored last were ranked" in result.stderr
-    assert len(json.loads(result.stdout)) == 3
+    assert result.stdout.splitlines()[-1] == f"3 of {len(expected)} hits"
+    assert len(json.loads(invoke(cli_db, "search", "patients", "--limit", "3", "--format",
+                                 "json").output)) == 3  # JSON stays JSON
+    few = invoke(cli_db, "search", "curacao")
+    assert few.stdout.splitlines()[-1] == "1 hit"
 
 
 def test_no_database_is_a_clear_error(tmp_path):
@@ -633,9 +500,9 @@ def test_search_takes_an_engine_or_a_connection_and_never_writes(loaded):
     with loaded.engine.connect() as conn:
         assert [h.pmid for h in search(conn, "everolimus")] == by_store
     # Given an Engine, search guards the connection it takes ...
-    with s._reading(loaded.engine) as conn:
-        with pytest.raises(sa.exc.DBAPIError, match="(?i)read.?only"):
-            conn.execute(sa.text("DELETE FROM keywords"))
+    with search_engine.reading(loaded.engine) as conn:
+        with pytest.raises(Exception, match="(?i)read.?only"):
+            conn.execute("DELETE FROM keywords")
     # ... and hands it back writable.
     with loaded.engine.begin() as conn:
         conn.execute(sa.text("CREATE TEMPORARY TABLE scratch (x INTEGER)"))

@@ -248,6 +248,7 @@ comments_corrections = sa.Table(
     sa.Column("source", sa.Text),
     sa.PrimaryKeyConstraint("pmid", "position"),
     sa.Index(None, "ref_pmid"),
+    sa.Index(None, "ref_type"),  # search --flag (revision 0008)
 )
 
 # Child tables of an article, in an order that deletes dependants before what they refer to.

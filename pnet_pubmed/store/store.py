@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 from urllib.request import pathname2url
 
 import sqlalchemy as sa
@@ -33,6 +34,22 @@ CHUNK = 500
 _WRITE = "pnet_pubmed_write"
 
 ArticleHook = Callable[[sa.Connection, Sequence[Article]], None]
+
+
+class ArticleIndex(Protocol):
+    """Data derived from the stored articles that follows every save: the search index.
+
+    The Store only calls it (it never imports what implements it: pnet_pubmed.search.index's
+    SearchIndex). articles_saved runs inside save_articles' transaction once every row is
+    written; rebuild is what a migration that changes the index calls (Store.upgrade passes
+    the index to the migrations as the Alembic attribute "article_index").
+    """
+
+    def articles_saved(self, connection: sa.Connection, articles: Sequence[Article]) -> None:
+        ...
+
+    def rebuild(self, connection: sa.Connection) -> int:
+        ...
 
 
 class StoreError(errors.StoreError):
@@ -90,12 +107,16 @@ class Store:
     means psycopg 3) or a bare file path for SQLite. On PostgreSQL, a schema other than public
     is chosen with the URL, e.g. ?options=-csearch_path%3Dmyschema.
 
+    index keeps derived data in step with saved articles: SearchIndex() (pnet_pubmed.search.
+    index) for the full-text search. Without it, saves do not update the search index, and an
+    upgrade that must rebuild it fails on a database holding articles.
+
     Concurrency: on SQLite, writes start with BEGIN IMMEDIATE under WAL and a 30 s busy
     timeout; on PostgreSQL, rows are upserted with ON CONFLICT in sorted key order so that
     writers saving overlapping records wait for each other instead of deadlocking.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, index: ArticleIndex | None = None) -> None:
         try:
             self._url = _normalise_url(url)
         except (sa.exc.ArgumentError, ValueError) as e:
@@ -108,9 +129,9 @@ class Store:
         # index the articles for full-text search. Subclasses may override after_save_articles.
         self.article_hooks: list[ArticleHook] = []
         # The full-text index follows every save, in the same transaction.
-        from .search import index_hook
-
-        self.article_hooks.append(index_hook)
+        self.index = index
+        if index is not None:
+            self.article_hooks.append(index.articles_saved)
         try:
             self.engine = self._sqlite_engine() if self.dialect == "sqlite" else self._pg_engine()
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as e:
@@ -249,6 +270,8 @@ class Store:
                     {"k": "pnet_pubmed.store:"},
                 )
             cfg.attributes["connection"] = conn
+            # Revisions that change the search index rebuild it through this.
+            cfg.attributes["article_index"] = self.index
             try:
                 command.upgrade(cfg, "head")
             except CommandError as e:
@@ -653,7 +676,7 @@ class Store:
     def after_save_articles(self, conn: sa.Connection, articles: Sequence[Article]) -> None:
         """Called inside save_articles' transaction once every row is written; runs the hooks.
 
-        The place for derived data such as a full-text index (pnet_pubmed/store/search.py).
+        The place for derived data such as a full-text index (pnet_pubmed/search/index.py).
         """
         for hook in self.article_hooks:
             hook(conn, articles)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from pnet_pubmed.store.migrations.rebuild import rebuild_article_index
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -99,11 +101,9 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_index("ix_article_author_keys_pmid", "article_author_keys", ["pmid"])
-    # Index what earlier revisions stored. The code lives with the search module, which
-    # always writes the current index format.
-    from pnet_pubmed.store.search import reindex_all
-
-    reindex_all(op.get_bind())
+    # Index what earlier revisions stored, through the index Store.upgrade was given: the
+    # search package always writes the current index format.
+    rebuild_article_index(op)
 
 
 def downgrade() -> None:

@@ -1,0 +1,206 @@
+"""Running a search on a light DB-API connection: checks, filters, the plan, the hits.
+
+Nothing here imports SQLAlchemy: `pnet-pubmed search` opens the database with
+pnet_pubmed.store.dbapi. A Store, an SQLAlchemy Engine or Connection are read through the
+DB-API connection beneath them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import StoreError
+from ..flags import FLAGS
+from ..store.dbapi import (
+    HEAD_REVISION,
+    ReadConnection,
+    SchemaError,
+    adopt,
+    connect,
+    first_line,
+    is_database_error,
+)
+from .compile import to_fts5, to_tsquery
+from .criteria import Criteria, split
+from .documents import as_list, document
+from .errors import SearchError
+from .filters import Params
+from .plan import COUNT_CAP, TextMatch, choose_driver, estimates_sql, hits_sql
+from .query import Node, parse_query, positive_terms
+from .results import SearchHit, SearchResults
+from .snippets import snippet
+from .tokens import author_key
+
+INDEX_TABLES = ("article_search", "article_fts", "article_author_keys")
+
+
+@contextmanager
+def reading(source: Any) -> Iterator[ReadConnection]:
+    """A DB-API connection that does not write, from a database URL, a ReadConnection, a Store
+    (its read-only connection), an SQLAlchemy Engine (guarded) or Connection."""
+    if isinstance(source, ReadConnection):
+        yield source
+        return
+    if isinstance(source, str):
+        with connect(source, check_schema=False) as conn:
+            yield conn
+        return
+    if hasattr(source, "read_only_connection"):  # a Store
+        with source.read_only_connection() as sa_conn:
+            yield _adopted(sa_conn)
+        return
+    if hasattr(source, "connection") and hasattr(source, "dialect"):  # a Connection
+        yield _adopted(source)
+        return
+    if not hasattr(source, "connect"):
+        raise TypeError(f"search needs a database URL, a Store, an Engine or a Connection, "
+                        f"not {source!r}")
+    with source.connect() as sa_conn:  # an Engine: guard the connection it lends
+        sqlite = sa_conn.dialect.name == "sqlite"
+        sa_conn.exec_driver_sql("PRAGMA query_only = ON" if sqlite
+                                else "SET TRANSACTION READ ONLY")
+        try:
+            yield _adopted(sa_conn)
+        finally:
+            sa_conn.rollback()
+            if sqlite:
+                sa_conn.exec_driver_sql("PRAGMA query_only = OFF")
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Database failures inside the block as SearchError, in one line."""
+    try:
+        yield
+    except SearchError:
+        raise
+    except SchemaError as e:
+        raise SearchError(str(e)) from e
+    except Exception as e:
+        if is_database_error(e) or isinstance(e, StoreError):
+            raise _db_error(e) from e
+        raise
+
+
+def check_database(conn: ReadConnection, collection: str | None) -> None:
+    """The schema revision is the one this code reads, and the collection (if any) exists."""
+    params = Params()
+    row = conn.one(estimates_sql(None, (), collection, params), params)
+    assert row is not None
+    _check_estimates(conn, row[0], collection, list(row[1:]))
+
+
+def _check_estimates(conn: ReadConnection, revision: str | None, collection: str | None,
+                     counts: list[int]) -> None:
+    """What the first statement of a search says about the schema and the collection; takes
+    the collection's count off counts."""
+    if revision != HEAD_REVISION:
+        raise SearchError(f"the schema is at revision {revision or 'none'}, this pnet-pubmed "
+                          f"reads {HEAD_REVISION}: run `pnet-pubmed db upgrade`")
+    if collection is not None and not counts.pop(0):
+        names = [r[0] for r in conn.rows("SELECT name FROM collections ORDER BY name")]
+        known = ", ".join(names) if names else "none yet"
+        raise SearchError(f"no collection named {collection!r} (collections: {known})")
+
+
+def _adopted(sa_conn: Any) -> ReadConnection:
+    return adopt(sa_conn.connection.dbapi_connection, sa_conn.dialect.name)
+
+
+def _db_error(err: BaseException) -> SearchError:
+    line = first_line(err)
+    missing = "no such table" in line or ("does not exist" in line and "relation" in line)
+    if missing and any(name in line for name in INDEX_TABLES):
+        return SearchError("the database has no search index: run `pnet-pubmed db upgrade`")
+    if missing:
+        return SearchError(f"the database is not set up ({line}): run `pnet-pubmed db upgrade`")
+    return SearchError(f"search failed: {line}")
+
+
+def search(
+    source: Any,
+    query: str | None = None,
+    *,
+    mesh: Sequence[str] = (),
+    major: bool = False,
+    qualifier: str | None = None,
+    author: str | None = None,
+    journal: str | None = None,
+    year: tuple[int | None, int | None] = (None, None),
+    publication_type: str | None = None,
+    collection: str | None = None,
+    flag: str | Sequence[str] = (),
+    explode: bool = True,
+    limit: int = 20,
+    highlight: tuple[str, str] = ("[", "]"),
+) -> SearchResults:
+    """Articles matching a full-text query and filters, best first (newest first without one).
+
+    source is a database URL (read with a light DB-API connection), a Store, an SQLAlchemy
+    Engine or Connection. Every filter narrows the result: several MeSH headings (or flags)
+    must all be present. A MeSH heading is a descriptor name, UI or entry term, with the
+    descriptors below it unless explode is False (as PubMed's [mh] and [mh:noexp]). flag:
+    retracted, expression_of_concern, erratum, updated (pnet_pubmed.flags). The query is checked
+    before the database is touched (SearchQueryError, SearchError). The result's total says how
+    many articles pass; its notes, which descriptor an entry term stood for.
+    """
+    node = parse_query(query) if query is not None and query.strip() else None
+    if isinstance(mesh, str):
+        mesh = (mesh,)
+    mesh = [m for m in mesh if m and m.strip()]
+    if major and not mesh and not qualifier:
+        raise SearchError("--major needs --mesh or --qualifier to say which heading is major")
+    if limit < 1:
+        raise SearchError(f"limit must be at least 1, not {limit}")
+    year_from, year_to = year
+    if year_from is not None and year_to is not None and year_from > year_to:
+        raise SearchError(f"bad year range: {year_from} is after {year_to}")
+    if author is not None and not author_key(author):
+        raise SearchError("--author needs a name, e.g. 'Yao' or 'Yao JC'")
+    if publication_type is not None and not publication_type.strip():
+        raise SearchError("--type needs a publication type, e.g. 'Randomized Controlled Trial'")
+    flags = (flag,) if isinstance(flag, str) else tuple(flag)
+    unknown = [f for f in flags if f not in FLAGS]
+    if unknown:
+        raise SearchError(f"unknown flag {unknown[0]!r}; flags: {', '.join(FLAGS)}")
+
+    with translated(), reading(source) as conn:
+        criteria = Criteria(conn, Params())
+        filters = criteria.options(mesh, explode, major, qualifier, author, journal,
+                                   (year_from, year_to), publication_type, collection, flags)
+        return _run(criteria, node, filters, collection, limit, highlight)
+
+
+def _run(criteria: Criteria, node: Node | None, filters: list, collection: str | None,
+         limit: int, highlight: tuple[str, str]) -> SearchResults:
+    conn, params = criteria.conn, criteria.params
+    ranked, predicates = split(node)
+    text = None
+    if ranked is not None:
+        engine_query = to_fts5(ranked) if conn.dialect == "sqlite" else to_tsquery(ranked)
+        text = TextMatch(conn.dialect, params.add(engine_query))
+    filters = [criteria.predicate(p) for p in predicates] + filters
+    row = conn.one(estimates_sql(text, filters, collection, params), params)
+    assert row is not None
+    counts = list(row[1:])
+    _check_estimates(conn, row[0], collection, counts)
+    matches = counts.pop(0) if text is not None else None
+    driver = choose_driver(matches, filters, counts)
+    rows = conn.rows(hits_sql(conn.dialect, text, filters, driver, limit, collection,
+                              snippets=ranked is not None, params=params), params)
+    terms = positive_terms(node) if node is not None else []
+    hits = []
+    for pmid, score, _total, title, year_, doi, journal_, types, cites, *doc in rows:
+        text_snippet = snippet(document(title, *doc), terms, highlight) if doc else None
+        hits.append(SearchHit(
+            pmid=pmid, title=title, year=year_, journal=journal_,
+            score=None if score is None else round(float(score), 4), snippet=text_snippet,
+            cited_by=tuple(key if collection is not None else f"{name}:{key}"
+                           for name, key in as_list(cites)),
+            doi=doi, publication_types=tuple(as_list(types)),
+        ))
+    total = int(rows[0][2]) if rows else 0
+    return SearchResults(hits, total=total, exact=text is not None or total <= COUNT_CAP,
+                         notes=tuple(criteria.notes))

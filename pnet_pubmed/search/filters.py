@@ -1,0 +1,205 @@
+"""Search filters as SQL: each says which articles pass it, in two forms the planner combines.
+
+A Filter's `check(pmid)` is a boolean SQL expression on a PMID expression (an EXISTS keyed by
+the PMID, or a condition on the articles row): it tests one article. Its `source` is a SELECT of
+the PMIDs that pass it, to drive a search from the filter when few articles pass it (None when
+it cannot, as for a negation). Values are bound parameters, collected in a Params.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..flags import REF_TYPES, RETRACTED_PUBLICATION
+
+
+class Params(dict):
+    """Bound values of a statement under generated names (:p0, :p1, …)."""
+
+    def add(self, value: Any) -> str:
+        name = f"p{len(self)}"
+        self[name] = value
+        return f":{name}"
+
+    def add_list(self, values: Iterable[Any]) -> str:
+        """`(:p3, :p4)` for an IN list; `(NULL)` (nothing matches) when there are no values."""
+        names = [self.add(v) for v in values]
+        return "(" + (", ".join(names) or "NULL") + ")"
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Articles that pass a condition (see the module's docstring)."""
+
+    check: Callable[[str], str]
+    source: str | None
+    label: str = ""
+    # Conditions on the articles row (year, journal): checked by a join, not an EXISTS.
+    on_article: bool = False
+
+
+def _unindexed(dialect: str, column: str) -> str:
+    # SQLite has no statistics (nothing runs ANALYZE): in a lookup keyed by the PMID it may as
+    # soon walk the index of the other column for every article. A unary + keeps it off.
+    return f"+{column}" if dialect == "sqlite" else column
+
+
+def _exists(table: str, where: str, pmid: str) -> str:
+    return f"EXISTS (SELECT 1 FROM {table} WHERE x.pmid = {pmid} AND {where})"
+
+
+def _table_filter(dialect: str, table: str, where: Callable[[Callable[[str], str]], str],
+                  label: str) -> Filter:
+    """A filter on the rows of `table x` (a table or a join) with a `pmid` column x.pmid;
+    where(col) is the condition, col wrapping each compared column."""
+    def plain(c: str) -> str:
+        return c
+
+    def unindexed(c: str) -> str:
+        return _unindexed(dialect, c)
+
+    return Filter(
+        check=lambda pmid: _exists(table, where(unindexed), pmid),
+        source=f"SELECT x.pmid FROM {table} WHERE {where(plain)}",
+        label=label,
+    )
+
+
+def mesh_filter(dialect: str, params: Params, descriptors: str | None, qualifiers: str | None,
+                major: bool, label: str) -> Filter:
+    """Articles indexed with one of the descriptors (an SQL set of UIs, None: any), with one of
+    the qualifiers under it when given, as a major topic when major (the pair
+    Descriptor/qualifier is major when either half is starred)."""
+    if qualifiers is None:
+        def where(col) -> str:
+            out = []
+            if descriptors is not None:
+                out.append(f"{col('x.descriptor_ui')} IN {descriptors}")
+            if major:
+                out.append(f"({col('x.major')} OR EXISTS (SELECT 1 FROM article_mesh_qualifiers q "
+                           "WHERE q.pmid = x.pmid AND q.heading_position = x.position "
+                           "AND q.major))")
+            return " AND ".join(out) or "1 = 1"
+
+        return _table_filter(dialect, "article_mesh_headings x", where, label)
+
+    def pair_where(col) -> str:
+        out = [f"{col('x.qualifier_ui')} IN {qualifiers}"]
+        if descriptors is not None:
+            out.append(f"{col('x.descriptor_ui')} IN {descriptors}")
+        if major:
+            out.append(f"({col('h.major')} OR {col('x.major')})")
+        return " AND ".join(out)
+
+    pairs = ("article_mesh_qualifiers x JOIN article_mesh_headings h "
+             "ON h.pmid = x.pmid AND h.position = x.heading_position")
+    return _table_filter(dialect, pairs, pair_where, label)
+
+
+def ui_set(dialect: str, params: Params, uis: Sequence[str]) -> str:
+    """An SQL set of UIs bound as one value, however many (an exploded heading has hundreds):
+    a JSON array on SQLite, an array on PostgreSQL."""
+    if dialect == "sqlite":
+        import json
+
+        return f"(SELECT value FROM json_each({params.add(json.dumps(list(uis)))}))"
+    return f"(SELECT unnest(CAST({params.add(list(uis))} AS text[])))"
+
+
+def author_filter(params: Params, key: str, label: str = "author") -> Filter:
+    """Articles with an author under this key of article_author_keys (its primary key is
+    (key, pmid): a check is one lookup)."""
+    value = params.add(key)
+    return Filter(
+        check=lambda pmid: f"EXISTS (SELECT 1 FROM article_author_keys k "
+                           f"WHERE k.key = {value} AND k.pmid = {pmid})",
+        source=f"SELECT k.pmid FROM article_author_keys k WHERE k.key = {value}",
+        label=label,
+    )
+
+
+def type_filter(dialect: str, params: Params, names: Sequence[str]) -> Filter:
+    """Articles with one of these publication types (exact stored names)."""
+    wanted = params.add_list(names)
+    return _table_filter(dialect, "publication_types x",
+                         lambda col: f"{col('x.name')} IN {wanted}", "publication type")
+
+
+def collection_filter(params: Params, collection: str) -> Filter:
+    """Articles a matched reference of the collection links to."""
+    name = params.add(collection)
+    refs = ("refs r JOIN collections c ON c.id = r.collection_id "
+            f"WHERE c.name = {name} AND r.status = 'matched'")
+    return Filter(
+        check=lambda pmid: f"EXISTS (SELECT 1 FROM {refs} AND r.pmid = {pmid})",
+        source=f"SELECT r.pmid FROM {refs}",
+        label="collection",
+    )
+
+
+def flag_filter(dialect: str, params: Params, flag: str) -> Filter:
+    """Articles with this flag (retracted, expression_of_concern, erratum, updated), by the rule
+    of pnet_pubmed/flags.py and the view article_flags: a CommentsCorrections entry of the
+    flag's RefType, or for retracted the publication type Retracted Publication."""
+    ref_types = params.add_list(sorted(r for r, f in REF_TYPES.items() if f == flag))
+    parts = [_table_filter(dialect, "comments_corrections x",
+                           lambda col: f"{col('x.ref_type')} IN {ref_types}", flag)]
+    if flag == "retracted":
+        ui, name = (params.add(v) for v in RETRACTED_PUBLICATION)
+        parts.append(_table_filter(
+            dialect, "publication_types x",
+            lambda col: f"({col('x.ui')} = {ui} OR {col('x.name')} = {name})", flag))
+    return any_of(parts, label=f"flag {flag}")
+
+
+def article_filter(condition: str, source_where: str | None = None,
+                   label: str = "") -> Filter:
+    """Articles whose row satisfies condition, written on the alias `a` of articles."""
+    where = source_where or condition
+    return Filter(
+        check=lambda pmid: condition,
+        source=f"SELECT a.pmid FROM articles a WHERE {where}",
+        label=label,
+        on_article=True,
+    )
+
+
+def any_of(filters: Sequence[Filter], label: str = "") -> Filter:
+    """Articles that pass at least one of the filters."""
+    sources = [f.source for f in filters]
+    return Filter(
+        check=lambda pmid: "(" + " OR ".join(f"({_standalone(f, pmid)})" for f in filters)
+                           + ")",
+        source=None if None in sources else " UNION ".join(s for s in sources if s),
+        label=label,
+    )
+
+
+def all_of(filters: Sequence[Filter], label: str = "") -> Filter:
+    """Articles that pass every filter (the source of the first that has one drives)."""
+    driver = next((f for f in filters if f.source is not None), None)
+    return Filter(
+        check=lambda pmid: "(" + " AND ".join(f"({_standalone(f, pmid)})" for f in filters)
+                           + ")",
+        source=None if driver is None else (
+            f"SELECT d.pmid FROM ({driver.source}) d WHERE "
+            + " AND ".join(f"({_standalone(f, 'd.pmid')})" for f in filters if f is not driver)
+            if len(filters) > 1 else driver.source),
+        label=label,
+    )
+
+
+def none_of(inner: Filter, label: str = "") -> Filter:
+    """Articles that do not pass the filter."""
+    return Filter(check=lambda pmid: f"NOT ({_standalone(inner, pmid)})", source=None,
+                  label=label)
+
+
+def _standalone(f: Filter, pmid: str) -> str:
+    """The check of f that stands on its own: a condition on the articles row becomes an
+    EXISTS over articles keyed by the PMID."""
+    if not f.on_article:
+        return f.check(pmid)
+    return f"EXISTS (SELECT 1 FROM articles a WHERE a.pmid = {pmid} AND {f.check(pmid)})"

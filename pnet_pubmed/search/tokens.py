@@ -1,0 +1,57 @@
+"""The text fold and tokens shared by the search index and the queries, and author keys."""
+
+from __future__ import annotations
+
+import re
+
+from ..text import strip_diacritics
+
+# The key prefix of an article's first author in article_author_keys ("1au:yao jc").
+FIRST_AUTHOR = "1au:"
+# What SQLite's unicode61 tokenizer calls a token: a run of letters and numbers.
+TOKEN_RE = re.compile(r"[^\W_]+")
+
+
+def fold(text: str) -> str:
+    """Lower case, letters folded as the matcher folds them (pnet_pubmed.text): accents off,
+    ø, ß, æ, ł, œ … spelt out; "Søreide" and "Soreide", "Straße" and "strasse" are one word."""
+    if text.isascii():
+        return text.lower()
+    return strip_diacritics(text.lower())
+
+
+def tokens(text: str) -> list[str]:
+    """The folded tokens of a text, split the way the SQLite index splits the folded text."""
+    return TOKEN_RE.findall(fold(text))
+
+
+def fold_text(text: str) -> str:
+    """A text as the SQLite index stores it: folded, so that FTS5 finds what the query's
+    folded words say (its own unicode61 folding does not spell out ø or ß)."""
+    return fold(text)
+
+
+def author_key(name: str) -> str:
+    """The lookup key of an author as a user types it: "Öberg K", "Yao J.C.", "RADIANT-3 ..."."""
+    toks = tokens(name)
+    # Initials typed with dots or spaces ("J. C.") come out as single letters: join them.
+    i = len(toks)
+    while i > 1 and len(toks[i - 1]) == 1:
+        i -= 1
+    if i < len(toks) and i >= 1:
+        toks = toks[:i] + ["".join(toks[i:])]
+    return " ".join(toks)
+
+
+def author_keys(last: str | None, initials: str | None, collective: str | None) -> set[str]:
+    """Every key an author is found by: the surname, surname with 1, 2, … initials, a group."""
+    keys = set()
+    if collective and tokens(collective):
+        keys.add(" ".join(tokens(collective)))
+    if last and tokens(last):
+        surname = " ".join(tokens(last))
+        keys.add(surname)
+        letters = "".join(tokens(initials or ""))
+        for n in range(1, len(letters) + 1):
+            keys.add(f"{surname} {letters[:n]}")
+    return keys
