@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .errors import InputError
 
@@ -78,6 +79,11 @@ class Settings:
             except ValueError:
                 raise InputError(f"{ENVIRONMENT['sql_timeout']} must be a number of seconds "
                                  f"(0: no limit), not {raw!r}") from None
+        url = urlsplit(str(values.get("eutils_url", NCBI_EUTILS_URL)))
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise InputError(f"{ENVIRONMENT['eutils_url']} (--eutils-url) must be an http:// or "
+                             f"https:// address, not {url.scheme + '://' if url.scheme else ''}"
+                             f"{url.hostname or url.path[:60]!s}")
         if not values.get("eutils_url", NCBI_EUTILS_URL).endswith("/"):
             values["eutils_url"] = values["eutils_url"] + "/"
         return cls(**values)

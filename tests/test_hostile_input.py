@@ -69,6 +69,18 @@ def test_deeply_nested_bibtex_braces_cost_only_their_entry(tmp_path):
     assert cits[1].title.startswith("Everolimus") and cits[1].year == 2011
 
 
+def test_an_unclosed_bibtex_entry_does_not_take_the_next_ones_fields(tmp_path):
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@article{first, title = {Never closed}, journal = {J Test}, year = {2001},\n"
+                   "@article{second, author = {Yao, James C.}, title = {Everolimus for advanced "
+                   "pancreatic neuroendocrine tumors}, journal = {N Engl J Med}, year = {2011}, "
+                   "volume = {364}, pages = {514--523}}\n")
+    first, second = read_references(bib)
+    assert (first.key, first.kind, first.title) == ("first", "unparsed", None)
+    assert "unreadable" in first.reason and "Everolimus" not in first.raw
+    assert (second.key, second.year, second.volume) == ("second", 2011, "364")
+
+
 def test_csl_json_numbers_where_text_belongs_are_read(tmp_path):
     items = [
         {"type": "article-journal", "title": 12345, "container-title": ["N Engl J Med"],
@@ -99,3 +111,21 @@ def test_a_directory_is_one_line(tmp_path, eutils):
 def test_missing_file_error_names_it():
     with pytest.raises(CitationInputError, match="no such file"):
         read_references("/nonexistent/refs.txt")
+
+
+@pytest.mark.parametrize("cache", ["/dev/null", "file"])
+def test_a_cache_folder_that_is_a_file_is_one_line(tmp_path, eutils, cache):
+    if cache == "file":
+        cache = tmp_path / "a-file"
+        cache.write_text("not a folder")
+    message = _one_line_error(["--cache", str(cache), "link", "--offline"])
+    assert f"the cache folder {cache} cannot be used: it is not a folder" in message
+
+
+@pytest.mark.parametrize("url", ["ftp://eutils.example.org/", "eutils.ncbi.nlm.nih.gov/entrez",
+                                 "http:///entrez/"])
+def test_an_eutils_address_that_is_not_http_is_one_line(eutils, url):
+    result = CliRunner().invoke(main, ["--eutils-url", url, "link"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "must be an http:// or https:// address" in errors[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pnet_pubmed.references import parse_reference_list
 from pnet_pubmed.references.freetext import entries, fields, lists
 
@@ -23,6 +25,75 @@ def test_numbers_past_999_start_new_references():
     assert [c.key for c in cits[998:1002]] == ["999", "1000", "1001", "1002"]
     assert cits[999].authors[0].last == _name(1000)
     assert all(c.kind == "article" for c in cits)
+
+
+@pytest.mark.parametrize("marker", ["{n}. ", "{n}) ", "[{n}] ", "{n}.\t"])
+@pytest.mark.parametrize("first", [9_996, 99_996, 999_996])
+def test_numbers_of_any_length_start_new_references(marker, first):
+    # The end of a long list pasted on its own: 9,999 -> 10,000, 99,999 -> 100,000, and on.
+    numbers = range(first, first + 8)
+    text = "\n".join(marker.format(n=n) + LINE.format(n=n, name=_name(n), v=3, p=10)[len(
+        f"{n}. "):] for n in numbers)
+    cits = parse_reference_list(text)
+    assert [c.key for c in cits] == [str(n) for n in numbers]
+    assert [c.authors[0].last for c in cits] == [_name(n) for n in numbers]
+
+
+@pytest.mark.parametrize("marker", ["{n} ", "({n}) "])
+def test_a_list_past_ten_thousand_keeps_every_reference_apart(marker, monkeypatch):
+    # Bare and bracketed numbers past 999 count only in the list's sequence: a whole list.
+    monkeypatch.setattr(lists, "with_labelled_reading",
+                        lambda citation, text, journals=None: citation)
+    monkeypatch.setattr(lists, "PARALLEL_FROM", 10**9)
+    text = "\n".join(marker.format(n=n) + LINE.format(n=n, name=_name(n), v=3, p=10)[len(
+        f"{n}. "):] for n in range(1, 10_006))
+    cits = parse_reference_list(text)
+    assert [c.key for c in cits] == [str(n) for n in range(1, 10_006)]
+    assert [c.authors[0].last for c in cits[9_997:]] == [_name(n) for n in range(9_998, 10_006)]
+    assert all("\n" not in c.raw for c in cits)
+
+
+def _tail_of_a_long_list(first: int, count: int, broken: dict[int, str]) -> str:
+    return "\n".join(broken.get(n) or LINE.format(n=n, name=_name(n), v=3, p=10)
+                     for n in range(first, first + count))
+
+
+def test_a_broken_line_that_starts_with_1_does_not_derail_the_count():
+    # "… using MRI" + "1. Neurology. 2007;68:1223-6.": the end of a title, not a new list; the
+    # numbers after it still start their references.
+    broken = {25_081: "25081. Podewils LJ, Guallar E. Physical activity and white matter lesion "
+                      "progression: assessment using MRI\n1. Neurology. 2007;68:1223-6."}
+    cits = parse_reference_list(_tail_of_a_long_list(25_075, 40, broken))
+    assert [c.key for c in cits] == [str(n) for n in range(25_075, 25_115)]
+    assert cits[6].journal == "Neurology" and cits[6].year == 2007
+    assert cits[6].title.endswith("using MRI 1")
+
+
+@pytest.mark.parametrize("first", [590, 12_590])
+def test_the_source_on_its_own_line_joins_its_reference_at_any_number(first):
+    # The entry's own number is not read as its text ("12598. Tilly JL. … 1, 2, 3." looked
+    # complete, with 12598 as its title), so the source line below it is not a reference.
+    n = first + 8
+    broken = {n: f"{n}. Tilly JL. Ovarian follicle counts--not as simple as 1, 2, 3.\n"
+                 "Reprod Biol Endocrinol. 2003;1:11."}
+    cits = parse_reference_list(_tail_of_a_long_list(first, 12, broken))
+    assert [c.key for c in cits] == [str(k) for k in range(first, first + 12)]
+    assert (cits[8].journal, cits[8].year, cits[8].volume) == ("Reprod Biol Endocrinol", 2003, "1")
+
+
+@pytest.mark.parametrize(("marker", "first"), [("{n}. ", 440), ("{n}. ", 1_440), ("{n} ", 440)])
+def test_a_line_with_no_capital_and_a_year_carries_on_its_reference(marker, first):
+    # "A study of 3, 647" reads as volume 3, page 647: the line below still belongs to it.
+    n = first + 3
+    cut = ("Cheng JC, Leung SS, Chiu BS. Can we\npredict body height from segmental bone\n"
+           "length measurements? A study of 3, 647\nchildren. J Pediatr Orthop. 1998;18:387-93. h"
+           "\nttps://doi.org/10.1097/00004694-199805000-\n00022.")
+    text = "\n".join(marker.format(n=k) + (cut if k == n else LINE.format(
+        n=k, name=_name(k), v=3, p=10)[len(f"{k}. "):]) for k in range(first, first + 8))
+    cits = parse_reference_list(text)
+    assert [c.key for c in cits] == [str(k) for k in range(first, first + 8)]
+    assert (cits[3].year, cits[3].volume, cits[3].first_page) == (1998, "18", "387")
+    assert cits[3].doi == "10.1097/00004694-199805000-00022"
 
 
 def test_a_year_at_the_start_of_a_broken_line_is_not_a_number():
@@ -89,3 +160,40 @@ def test_worker_processes_read_a_long_list_as_one_process_does(monkeypatch):
     assert used  # the parallel path was taken (it may decline: then both are one process)
     assert [(c.key, c.title, c.year, c.authors, c.alternatives) for c in together] == [
         (c.key, c.title, c.year, c.authors, c.alternatives) for c in alone]
+
+
+def test_link_on_a_terminal_shows_reading_then_linking_from_zero(tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    source = tmp_path / "list.txt"
+    source.write_text(_numbered(1200), encoding="utf-8")
+    env = dict(os.environ, PNET_PUBMED_CACHE=str(tmp_path / "cache"),
+               PNET_PUBMED_DB=f"sqlite:///{tmp_path}/db.sqlite")
+    master, terminal = pty.openpty()  # the bar is drawn only when stderr is a terminal
+    proc = subprocess.Popen([sys.executable, "-m", "pnet_pubmed", "link", str(source),
+                             "--offline"], stdout=subprocess.PIPE, stderr=terminal, env=env)
+    os.close(terminal)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    assert proc.wait(timeout=120) == 0
+    assert b"1200 references" in proc.stdout.read()
+    frames = [f.strip() for f in drawn.decode(errors="replace").replace("\x1b[?25l", "")
+              .replace("\x1b[?25h", "").split("\r") if f.strip()]
+    reading = [f for f in frames if f.startswith("Reading the list")]
+    linking = [f for f in frames if f.startswith("Linking")]
+    assert reading and linking and frames.index(reading[-1]) < frames.index(linking[0])
+    assert frames[0].startswith("Reading the list")  # from the start, not "Linking 0/1"
+    assert " 1200/1200" in reading[-1]
+    assert "] 0/1200" in " ".join(linking[0].split()) and "#" not in linking[0]  # not done
+    assert " 1200/1200" in linking[-1]

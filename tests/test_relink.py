@@ -180,3 +180,22 @@ def test_an_interrupted_relink_is_already_the_new_list_and_a_rerun_completes_it(
         _out, err = rerun.communicate(timeout=120)
         assert rerun.returncode == 0, err
     assert outcome(settings) == edited_clean
+
+
+# -- 1 and 4 on each backend ----------------------------------------------------------------------
+
+
+def test_keeping_and_removing_on_every_backend(tmp_path, corpus_files, db_url, first_run,
+                                               edited_clean):
+    _, before = first_run
+    with StandinServer(corpus_files) as server:
+        settings = settings_for(server, tmp_path, db_url=db_url)
+        link(None, None, settings)
+        assert outcome(settings) == before
+        blind = settings.with_(offline=True, cache_dir=tmp_path / "new-cache", email=None)
+        kept = link(None, None, blind)
+        assert outcome(settings) == before and kept.undecided == 72
+        edited = link(write_edited_list(tmp_path), BUNDLED_COLLECTION, settings)
+    assert edited.removed == 72 - len(KEPT) and edited.references == len(KEPT)
+    assert sorted(rows_by_key(settings), key=int) == [str(k) for k in KEPT]
+    assert outcome(settings) == edited_clean

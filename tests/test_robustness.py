@@ -217,3 +217,44 @@ def test_cached_bad_answer_from_an_older_version_is_dropped_and_refetched(tmp_pa
         with EntrezClient(settings) as client:
             assert client.esearch('"yao j"[1au]') == (count, ids)
         assert len(server.requests) == 1
+
+
+def test_a_full_disk_stops_with_one_line_and_keeps_the_database(tmp_path, corpus_files,
+                                                                clean_outcome):
+    import sqlite3
+
+    import sqlalchemy as sa
+    from click.testing import CliRunner
+
+    from pnet_pubmed.cli import main
+    from tests.reflist import real_records, reference_list
+
+    with StandinServer(corpus_files) as server:
+        settings = settings_for(server, tmp_path)
+        link(None, None, settings)
+        db = tmp_path / "db.sqlite"
+        # The disk fills a few pages past what the bundled list took (SQLite's own limit on
+        # the file, as a full disk would refuse the next page).
+        pages = db.stat().st_size // 4096 + 5
+
+        def full_disk(dbapi_conn, _record):
+            if isinstance(dbapi_conn, sqlite3.Connection):
+                dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
+
+        bigger = tmp_path / "bigger.txt"
+        bigger.write_text(reference_list(real_records(), seed=1)[0], encoding="utf-8")
+        sa.event.listen(sa.engine.Engine, "connect", full_disk)
+        try:
+            result = CliRunner().invoke(main, [
+                "--db", settings.db_url, "--cache", str(settings.cache_dir), "--eutils-url",
+                server.url, "--email", "tests@example.org", "link", str(bigger)])
+        finally:
+            sa.event.remove(sa.engine.Engine, "connect", full_disk)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert result.output.strip().splitlines()[-1].endswith("database or disk is full")
+        assert outcome(settings) == clean_outcome  # the first list's results, untouched
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        rerun = link(bigger, "bigger", settings)  # with room again, the run completes
+    assert rerun.references == len(reference_list(real_records(), seed=1)[1]) > 100
+    assert rerun.counts["pending"] == 0 and outcome(settings) == clean_outcome

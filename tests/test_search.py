@@ -413,6 +413,8 @@ def test_cli_mesh_formats(cli_db):
         (["everolimus", "--year", "2015:2009"], "2015 is after 2009"),
         (["everolimus", "--collection", "nope"], "no collection named 'nope'"),
         (["everolimus", "--major"], "--major needs --mesh"),
+        (["("], "the parenthesis opened at column 1 is never closed"),
+        (["(" * 300 + "everolimus" + ")" * 300], "nested more than 20 deep"),
     ],
 )
 def test_cli_errors_are_one_line(cli_db, args, message):

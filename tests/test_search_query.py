@@ -56,6 +56,14 @@ def test_parse_and_compile():
         ("ab*", "prefix 'ab*' at column 1 is too short: give at least 3 letters"),
         ("   ", "the query has no words"),
         ("x" * 1001, "query too long"),
+        # Once an IndexError and a RecursionError (issue 10 item 15).
+        ("(", "the parenthesis opened at column 1 is never closed"),
+        ("a (((", "the parenthesis opened at column 5 is never closed"),
+        ("NOT (", "the parenthesis opened at column 5 is never closed"),
+        (")", "unmatched ')' at column 1"),
+        ("(" * 300 + "a" + ")" * 300, "parentheses nested more than 20 deep at column 21"),
+        ("(" * 499 + "a" + ")" * 499, "parentheses nested more than 20 deep"),
+        ("(a) " * 200 + "(", "the parenthesis opened at column 801 is never closed"),
     ],
 )
 def test_malformed_queries(query, message):
@@ -63,6 +71,15 @@ def test_malformed_queries(query, message):
         q.parse_query(query)
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_deep_but_allowed_queries_parse_without_recursion():
+    nested = "(" * 20 + "everolimus OR sunitinib" + ")" * 20
+    assert to_fts5(q.parse_query(nested)) == to_fts5(q.parse_query("everolimus OR sunitinib"))
+    negations = "x " + "NOT " * 247 + "y"  # an odd count excludes; about the query's limit
+    assert to_fts5(q.parse_query(negations)) == to_fts5(q.parse_query("x NOT y"))
+    assert to_fts5(q.parse_query(negations.replace("NOT " * 247, "NOT " * 246))) == to_fts5(
+        q.parse_query("x y"))
 
 
 def test_year_ranges():

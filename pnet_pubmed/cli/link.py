@@ -38,11 +38,12 @@ def link(settings: Settings, file, collection, offline, batch_size, source, as_j
     if not sys.stderr.isatty():  # a log file gets the summary, not a redrawn bar
         summary = run_link(file, collection, settings, batch_size=batch_size)
     else:
-        with click.progressbar(length=1, label="Linking", file=sys.stderr,
+        with click.progressbar(length=1, label="Reading the list", file=sys.stderr,
                                show_pos=True) as bar:
             def progress(stage: str, n: int) -> None:
                 if stage in ("start", "read_start"):  # a phase and its number of references
-                    bar.length, bar.pos = max(n, 1), 0
+                    # a new phase: the bar starts again (and is no longer "finished")
+                    bar.length, bar.pos, bar.finished = max(n, 1), 0, False
                     bar.label = "Reading the list" if stage == "read_start" else "Linking"
                     bar.render_progress()
                     return

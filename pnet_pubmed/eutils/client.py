@@ -114,7 +114,14 @@ class EntrezClient:
             self._base = settings.eutils_url
         self.host = urlsplit(self._base).netloc
         cache_dir = Path(settings.cache_dir)
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file of that name, no permission, a read-only disk
+            why = ("it is not a folder" if cache_dir.exists() and not cache_dir.is_dir()
+                   else (exc.strerror or type(exc).__name__).lower())
+            raise EntrezError(f"the cache folder {cache_dir} cannot be used: {why}; give "
+                              "another with --cache or PNET_PUBMED_CACHE",
+                              resumable=False) from exc
         self.cache_path = cache_dir / CACHE_FILE
         if (cache_dir / OLD_PICKLED_CACHE).exists():
             log.info("%s is the pickled cache of an earlier version; it is not opened and may be "

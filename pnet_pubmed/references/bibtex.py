@@ -22,6 +22,7 @@ def _bibtex_entries(text: str) -> list[str]:
         closer = "}" if opener == "{" else ")"
         depth = 0
         j = m.end() - 1
+        end = None
         while j < len(text):
             c = text[j]
             if c == "{" or (opener == "(" and c == "("):
@@ -30,12 +31,19 @@ def _bibtex_entries(text: str) -> list[str]:
                 depth -= 1
                 if depth == 0 and c == closer:
                     break
+            elif c == "\n" and _NEXT_ENTRY.match(text, j):
+                end = j  # never closed: it ends where the next entry starts, not inside it
+                break
             j += 1
-        i = j + 1
+        end = j + 1 if end is None else end
+        i = end
         if kind in {"comment", "preamble"}:
             continue
-        entries.append(text[m.start(): j + 1])
+        entries.append(text[m.start(): end])
     return entries
+
+
+_NEXT_ENTRY = re.compile(r"\n[ \t]*@\s*[A-Za-z]+\s*[{(]\s*[^\s,{}()=]+\s*,")
 
 
 def _bibtex_names(value: str) -> list[str]:
@@ -106,6 +114,8 @@ def _bibtex_entry(bibtexparser, prefix: str, entry_text: str, key: str,
     if not library.entries:
         return unparsed(key, entry_text, position, "BibTeX entry unreadable")
     entry = library.entries[0]
+    if len(library.entries) > 1 or (_BIBTEX_KEY.match(entry_text) and entry.key != key):
+        return unparsed(key, entry_text, position, "BibTeX entry unreadable")  # another's
     wanted = {"year", "date", "title", "shortjournal", "journal", "journaltitle", "booktitle",
               "volume", "number", "issue", "pages", "doi", "pmid", "note", "annote",
               "pubstate", "keywords"}

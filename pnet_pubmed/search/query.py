@@ -16,6 +16,7 @@ from .errors import SearchError, SearchQueryError
 from .tokens import tokens
 
 MAX_QUERY_LENGTH = 1000
+MAX_NESTING = 20  # parentheses within parentheses
 MIN_PREFIX = 3  # "ab*" expands to thousands of terms; PubMed itself asks for 4 letters
 OPERATORS = ("AND", "OR", "NOT")
 # Straight and typographic double quotes: queries pasted from a word processor use the latter.
@@ -237,6 +238,7 @@ class _Parser:
     def __init__(self, items: list[_Lexeme | Term | Field]) -> None:
         self.items = items
         self.i = 0
+        self.depth = 0  # parentheses open around the operand being read
 
     def peek(self):
         return self.items[self.i] if self.i < len(self.items) else None
@@ -285,16 +287,32 @@ class _Parser:
                 return node
 
     def parse_operand(self) -> Node:
+        nots = []  # a loop, not recursion: "NOT NOT … a" of any length costs no stack
+        while _is_op(self.peek(), "NOT"):
+            op = self.take()
+            self.need_operand(op)
+            nots.append(op)
+        node = self._operand()
+        for op in reversed(nots):
+            node = node.child if isinstance(node, Not) else Not(node, op.column)
+        return node
+
+    def _operand(self) -> Node:
+        if self.peek() is None:
+            raise SearchQueryError("the query ends where a term was expected")
         item = self.take()
-        if _is_op(item, "NOT"):
-            self.need_operand(item)
-            child = self.parse_operand()
-            return child.child if isinstance(child, Not) else Not(child, item.column)
         if isinstance(item, Term | Field):
             return item
         if not _is(item, "("):
             raise SearchQueryError(f"unmatched ')' at column {item.column}")
+        self.depth += 1
+        if self.depth > MAX_NESTING:  # deeper would exhaust Python's stack
+            raise SearchQueryError(f"parentheses nested more than {MAX_NESTING} deep at "
+                                   f"column {item.column}")
         inner = self.peek()
+        if inner is None:
+            raise SearchQueryError(
+                f"the parenthesis opened at column {item.column} is never closed")
         if _is(inner, ")"):
             raise SearchQueryError(f"empty parentheses at column {item.column}")
         if _is_op(inner, "AND", "OR"):
@@ -305,6 +323,7 @@ class _Parser:
             raise SearchQueryError(
                 f"the parenthesis opened at column {item.column} is never closed")
         self.take()
+        self.depth -= 1
         return node
 
 

@@ -144,6 +144,8 @@ def _cannot_start(line: str, marked_block: bool) -> bool:
     return line[:1].islower() and not AUTHOR_START.match(line)
 
 
+# "12 ", "12. ", "12) ", "[12] ", "(12) " with a number of any length: see split_entries.
+_NEXT_NUMBER = re.compile(r"[\[(]?\s*(\d{1,12})\s*[\]).:]?\s+(?=\S)")
 # An entry never grows beyond this: past it, the next line starts a new one.
 MAX_ENTRY_LINES = 16
 MAX_ENTRY_CHARS = 3000
@@ -160,7 +162,7 @@ def split_entries(text: str,
     """
     entries: list[tuple[list[str], str | None, bool, int]] = []
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    last_number = 0
+    last_number = highest = 0  # the number of the last entry, and the highest seen
     for block in re.split(r"\n[ \t\u00a0]*\n", text):
         lines = [ln.strip() for ln in block.split("\n") if ln.strip()]
         bullets = _list_bullets(lines) if len(lines) > 1 else _BULLET_CHARS
@@ -176,22 +178,29 @@ def split_entries(text: str,
         for line, marked in zip(lines, starts, strict=True):
             marked = marked and marked_block
             rest, number = strip_marker(line, long_ok=True) if marked else (line, None)
-            if number and len(number) > 3 and entries and int(number) != last_number + 1:
+            # The next number: after the last one, or after the highest when a number that
+            # was not a marker ("MRI" + "1. Neurology. 2007;…") threw the count off.
+            following = (last_number + 1, highest + 1)
+            if number and len(number) > 3 and entries and int(number) not in following:
                 marked, rest, number = False, line, None  # "2005. Title…" broken off a line
             cut = len(line) - len(rest) if marked else 0
-            bare = re.match(r"(\d{1,4})\s+(?=\S)", line)
-            if not marked and bare and int(bare.group(1)) == last_number + 1 and last_number:
+            # The list's next number starts an entry in any marker form and at any length:
+            # "10000 Yao JC…", "100000. …", "[1234567] …" (markers past 999 need the sequence).
+            bare = _NEXT_NUMBER.match(line)
+            if not marked and bare and int(bare.group(1)) in following and last_number:
                 marked, number, cut = True, bare.group(1), bare.end()
-            if marked and number and entries and int(number) != last_number + 1:
+            if marked and number and entries and int(number) not in following:
                 # "18." after reference 60 is the day of a date broken off the line above, "5."
                 # after "Journal of …," a volume
                 prev = "\n".join(entries[-1][0])
-                if _HANGING.search(prev) or (number != "1" and last_number
-                                             and _carries_on(prev, line, journals)):
+                body = prev[entries[-1][3]:]  # read without its number: "12598. Tilly JL…"
+                if _HANGING.search(prev) or (last_number
+                                             and _carries_on(body, line, journals)):
                     marked, number, cut = False, None, 0
             if not first and not marked:
-                prev_lines, _, prev_marked, _ = entries[-1]
+                prev_lines, _, prev_marked, prev_cut = entries[-1]
                 prev = "\n".join(prev_lines)
+                body = prev[prev_cut:]  # a number past 999 would be read as text
                 if len(prev_lines) >= MAX_ENTRY_LINES or len(prev) >= MAX_ENTRY_CHARS:
                     # No reference runs this long: a new one starts, and the work per line
                     # stays bounded, so a list of any length splits in linear time.
@@ -210,24 +219,29 @@ def split_entries(text: str,
                     continues = True  # "514-" + "23.", "Eur J Cancer," + "37, 1014-9."
                 elif marked_block and prev_marked:
                     # In a numbered list an unmarked line starting with no capital ("2(Suppl
-                    # 2):e001…" after "2022;38Suppl") carries on the reference above.
-                    continues = (_carries_on(prev, line, journals)
+                    # 2):e001…" after "2022;38Suppl"; "children. J Pediatr. 1998;…", with a year,
+                    # after "A study of 3, 647") carries on the reference above.
+                    continues = (_carries_on(body, line, journals)
+                                 or (line[:1].islower() and not _is_url(line)
+                                     and not AUTHOR_START.match(line)
+                                     and re.search(rf"\b{YEAR}\b", line) is not None)
                                  or (not line[:1].isupper() and not _is_url(line)
-                                     and _looks_complete(f"{prev}\n{line}", journals, True)))
+                                     and _looks_complete(f"{body}\n{line}", journals, True)))
                 elif (is_identifier(line) and not re.fullmatch(r"\d{1,5}\.?", line)) or (
                         _starts_with_author(line)
                         and (prev.rstrip()[-1:] in ".)" or _ENDS_WITH_URL.search(prev))
                         and not (_SOURCE_START.match(line)
-                                 and not _looks_complete(prev, journals))):
+                                 and not _looks_complete(body, journals))):
                     continues = False
                 else:
-                    continues = _carries_on(prev, line, journals)
+                    continues = _carries_on(body, line, journals)
                 if continues:
                     prev_lines.append(line)
                     continue
             first = False
             if number is not None and number.isdigit():
                 last_number = int(number)
+                highest = max(highest, last_number)
             entries.append(([line], number, marked, cut))
     out = []
     for lines, number, _, cut in entries:
