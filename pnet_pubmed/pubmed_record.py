@@ -79,6 +79,19 @@ def _first(el: Any) -> dict[str, Any]:
     return {} if el is None else {child.tag: child for child in reversed(el)}
 
 
+def _children(el: Any, repeated: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """The first child of each tag, and every child of the tags that repeat, in one pass."""
+    first: dict[str, Any] = {}
+    lists: dict[str, list[Any]] = {tag: [] for tag in repeated}
+    for child in el:
+        bucket = lists.get(child.tag)
+        if bucket is not None:
+            bucket.append(child)
+        else:
+            first.setdefault(child.tag, child)
+    return first, lists
+
+
 def _all(el: Any, tag: str) -> list[Any]:
     return [] if el is None else [c for c in el if c.tag == tag]
 
@@ -341,18 +354,8 @@ def _to_article(record: Any) -> Article:
     if art_el is None:
         raise _Unreadable("no Article in its MedlineCitation")
 
-    art: dict[str, Any] = {}
-    elocs, languages, article_dates = [], [], []
-    for c in art_el:
-        tag = c.tag
-        if tag == "ELocationID":
-            elocs.append(c)
-        elif tag == "Language":
-            languages.append(c)
-        elif tag == "ArticleDate":
-            article_dates.append(c)
-        else:
-            art.setdefault(tag, c)
+    art, lists = _children(art_el, ("ELocationID", "Language", "ArticleDate"))
+    elocs, languages, article_dates = lists["ELocationID"], lists["Language"], lists["ArticleDate"]
     journal = _first(art.get("Journal"))
     issue = _first(journal.get("JournalIssue"))
     pub_date = _date(issue.get("PubDate"))
@@ -422,20 +425,9 @@ def _book_to_article(record: Any) -> Article:
     doc_el = top.get("BookDocument")
     if doc_el is None:
         raise _Unreadable("no BookDocument")
-    doc: dict[str, Any] = {}
-    author_lists, languages, keyword_lists, pub_types = [], [], [], []
-    for c in doc_el:
-        tag = c.tag
-        if tag == "AuthorList":
-            author_lists.append(c)
-        elif tag == "Language":
-            languages.append(c)
-        elif tag == "KeywordList":
-            keyword_lists.append(c)
-        elif tag == "PublicationType":
-            pub_types.append(c)
-        else:
-            doc.setdefault(tag, c)
+    doc, lists = _children(doc_el, ("AuthorList", "Language", "KeywordList", "PublicationType"))
+    author_lists, languages = lists["AuthorList"], lists["Language"]
+    keyword_lists, pub_types = lists["KeywordList"], lists["PublicationType"]
     pmid = _pmid(doc.get("PMID"))
     book_el = doc.get("Book")
     book = _first(book_el)
