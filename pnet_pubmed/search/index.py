@@ -123,6 +123,21 @@ def search_row(pmid: str, doc: Document, dialect: str) -> tuple | None:
     return (pmid, _tsvector(doc))
 
 
+# An author's keys by (last name, initials, collective name): names recur from record to
+# record, and a mirror load asks for millions of them. Bounded; cleared when full.
+_KEYS: dict[tuple, tuple[str, ...]] = {}
+_KEYS_MAX = 200_000
+
+
+def _author_keys(name: tuple[str | None, str | None, str | None]) -> tuple[str, ...]:
+    keys = _KEYS.get(name)
+    if keys is None:
+        if len(_KEYS) >= _KEYS_MAX:
+            _KEYS.clear()
+        keys = _KEYS[name] = tuple(author_keys(*name))
+    return keys
+
+
 def author_key_rows(pmid: str, authors: Iterable[tuple[str | None, str | None, str | None]]
                     ) -> set[tuple[str, str]]:
     """The article_author_keys rows of an article from its authors' (last name, initials,
@@ -130,8 +145,8 @@ def author_key_rows(pmid: str, authors: Iterable[tuple[str | None, str | None, s
     the first author's."""
     rows: set[tuple[str, str]] = set()
     first = True
-    for last, initials, collective in authors:
-        keys = author_keys(last, initials, collective)
+    for name in authors:
+        keys = _author_keys(tuple(name))
         rows.update((pmid, key) for key in keys)
         if first:
             rows.update((pmid, FIRST_AUTHOR + key) for key in keys)
