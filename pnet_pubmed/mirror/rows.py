@@ -108,7 +108,11 @@ class Chunk:
                 row = search_row(pmid, doc, self.index)
                 if row is not None:
                     self.search.append(row)
-                self.author_keys.extend(sorted(author_key_rows(pmid, authors)))
+                self.author_keys.extend(author_key_rows(pmid, authors))
+            # In the order of the primary key (key, pmid): the inserts then walk its b-tree
+            # once instead of jumping about (a third less work on SQLite).
+            self.author_keys.sort(key=_by_key)
+        self.title_words.sort()  # likewise, (word, year, pmid)
         self.parts = []
         return self
 
@@ -125,6 +129,10 @@ class Chunk:
         self.pmids = [p for p, _ in pairs]
         self.date_revised = [d for _, d in pairs]
         self.seen = set(self.pmids)
+
+
+def _by_key(row: tuple[str, str]) -> tuple[str, str]:
+    return (row[1], row[0])
 
 
 def add_article(chunk: Chunk, a: Article, fetched_at) -> None:
