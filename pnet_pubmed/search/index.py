@@ -146,7 +146,7 @@ def author_key_rows(pmid: str, authors: Iterable[tuple[str | None, str | None, s
     rows: set[tuple[str, str]] = set()
     first = True
     for name in authors:
-        keys = _author_keys(tuple(name))
+        keys = _author_keys(name)
         rows.update((pmid, key) for key in keys)
         if first:
             rows.update((pmid, FIRST_AUTHOR + key) for key in keys)
