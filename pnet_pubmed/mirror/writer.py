@@ -365,8 +365,10 @@ class PostgresWriter(Writer):
         stage = self._stage(name)
         self._copy(stage, cols, rows)
         names = ", ".join(cols)
+        # Ordered, as the Store writes: concurrent writers lock rows in one order.
         self.cursor.execute(
-            f"INSERT INTO {name} ({names}) SELECT {names} FROM {stage} {conflict}")
+            f"INSERT INTO {name} ({names}) SELECT {names} FROM {stage} ORDER BY {cols[0]} "
+            f"{conflict}")
 
     def insert_articles(self, chunk: Chunk, replaced: set[str]) -> None:
         cols = COLUMNS["articles"]

@@ -211,7 +211,8 @@ def index_articles(connection: sa.Connection, pmids: Iterable[str]) -> None:
         gone = [p for p in chunk if p not in docs]
         if gone:
             connection.execute(_DELETE, {"pmids": gone})
-        rows = [row for p, d in docs.items() if (row := search_row(p, d, dialect)) is not None]
+        # In PMID order, as the Store writes: concurrent savers lock rows in one order.
+        rows = [row for p in sorted(docs) if (row := search_row(p, docs[p], dialect)) is not None]
         if rows:
             connection.exec_driver_sql(SQLITE_UPSERT if dialect == "sqlite" else _PG_UPSERT,
                                        rows)
