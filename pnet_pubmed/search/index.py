@@ -57,10 +57,11 @@ _SUFFIXES: dict[str, list[str]] = {}
 
 
 def _suffixes(label: str) -> list[str]:
-    """":1A ", ":2A ", … up to _MAX_POSITION: a tsvector entry is the token and one of these."""
+    """"':1A '", "':2A '", … up to _MAX_POSITION: what follows a token in the literal, its quote
+    closed, its position and label, and the next token's quote opened."""
     out = _SUFFIXES.get(label)
     if out is None:
-        out = _SUFFIXES[label] = [f":{i}{label} " for i in range(_MAX_POSITION + 1)]
+        out = _SUFFIXES[label] = [f"':{i}{label} '" for i in range(_MAX_POSITION + 1)]
     return out
 
 
@@ -82,8 +83,10 @@ def _tsvector(doc: Document) -> str:
     parts = []
     pos = 1
     for label, toks in fields:
-        # Tokens are letters and digits only: no quoting needed.
-        parts.append("".join(map(str.__add__, toks, _suffixes(label)[pos:pos + len(toks)])))
+        if toks:
+            # 'a':1A 'b':2A … : tokens are letters and digits, never a quote or a backslash.
+            entries = "".join(map(str.__add__, toks, _suffixes(label)[pos:pos + len(toks)]))
+            parts.append("'" + entries[:-1])
         pos += len(toks) + 1  # the gap between fields
     return "".join(parts).rstrip()
 
