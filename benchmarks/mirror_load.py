@@ -120,6 +120,28 @@ def write_files(out: Path, n: int, files: int) -> dict:
     }
 
 
+def reuse_files(folder: Path, n: int, files: int) -> dict | None:
+    """The files an earlier run wrote into folder, when they are the ones asked for."""
+    paths = [folder / f"pubmed26n{k + 1:04d}.xml.gz" for k in range(files)]
+    if not all(p.exists() for p in paths):
+        return None
+    sizes = [len(r) for p in paths for r in _raw_records(p)]
+    if len(sizes) != n * files:
+        return None
+    return {"files": [str(p) for p in paths], "records": len(sizes), "reused": True,
+            "mean_kb": sum(sizes) / len(sizes) / 1024,
+            "median_kb": sorted(sizes)[len(sizes) // 2] / 1024,
+            "xml_mb": sum(sizes) / 1e6,
+            "gz_mb": sum(p.stat().st_size for p in paths) / 1e6}
+
+
+def _raw_records(path: Path) -> list[bytes]:
+    import gzip
+
+    return [m[0] for m in re.finditer(rb"<(PubmedArticle|PubmedBookArticle)\b.*?</\1>",
+                                      gzip.decompress(path.read_bytes()), re.S)]
+
+
 # --------------------------------------------------------------------------- measurements
 
 
@@ -140,22 +162,45 @@ def _child(argv: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _server_cpu(pids: set[int]) -> float:
+    """CPU seconds the PostgreSQL server processes of these connections have used (the server
+    runs on this machine: its processes are readable in /proc)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def measure_load(url: str, paths: list[str], jobs: int, index: bool = True) -> dict:
-    """In this process: load the files; wall and CPU time, peak memory of loader and readers.
+    """In this process: load the files; wall and CPU time (loader, readers, and PostgreSQL's
+    server process), peak memory of loader and readers.
 
     Without index, the search index's hook is taken off the store: the mirror's own work."""
+    import sqlalchemy as sa
+
     from pnet_pubmed.mirror import load
     from pnet_pubmed.search.index import SearchIndex
     from pnet_pubmed.store import Store
 
     store = Store(url, index=SearchIndex() if index else None)
+    backends: set[int] = set()
+    if store.dialect == "postgresql":
+        @sa.event.listens_for(store.engine, "connect")
+        def _pid(dbapi_conn, _record):
+            backends.add(dbapi_conn.info.backend_pid)
     store.upgrade()
+    server0 = _server_cpu(backends)
     t0, c0 = time.perf_counter(), time.process_time()
     summary = load(store, paths, jobs=jobs)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    server = _server_cpu(backends) - server0
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     store.close()
-    return {"records": summary.records, "seconds": seconds, "cpu": cpu,
+    return {"records": summary.records, "seconds": seconds, "cpu": cpu, "server_cpu": server,
             "index_seconds": sum(f.index_seconds for f in summary.files),
             "reader_cpu": children.ru_utime + children.ru_stime,
             "peak_mb": _peak_mb(),
@@ -234,6 +279,9 @@ def main() -> None:
                         help="then link a list of N references against the mirror")
     parser.add_argument("--out", type=Path, help="where files go [default: a temporary folder]")
     parser.add_argument("--keep", action="store_true", help="keep the files and databases")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --out: load the files written there by an earlier run "
+                             "instead of writing them again")
     parser.add_argument("--without-index", action="store_true",
                         help="also load each backend without the search index's upkeep, "
                              "to show what the mirror's own work costs")
@@ -252,8 +300,10 @@ def main() -> None:
 
     out = args.out or Path(tempfile.mkdtemp(prefix="mirror-bench-"))
     t0 = time.perf_counter()
-    info = write_files(out / "baseline", args.records, args.files)
-    print(f"wrote {info['records']:,} records in {args.files} file(s) in "
+    info = (reuse_files(out / "baseline", args.records, args.files) if args.reuse and args.out
+            else None) or write_files(out / "baseline", args.records, args.files)
+    print(f"{'reused' if info.get('reused') else 'wrote'} {info['records']:,} records in "
+          f"{args.files} file(s) in "
           f"{time.perf_counter() - t0:.0f} s: mean {info['mean_kb']:.1f} KB, median "
           f"{info['median_kb']:.1f} KB of XML a record; {info['xml_mb']:.0f} MB of XML, "
           f"{info['gz_mb']:.0f} MB gzipped")
@@ -274,16 +324,18 @@ def main() -> None:
     list_files = None
     try:
         print(f"load average before: {os.getloadavg()[0]:.1f} (2 cores shared with other work)")
-        print("| backend | records | seconds | records/s | CPU s (loader + readers) | "
-              "of which search index | records per CPU s | peak memory (loader, reader) |")
+        print("| backend | records | seconds | records/s | CPU s: loader + readers + server | "
+              "of which writing the search index | records per CPU s | "
+              "peak memory (loader, reader) |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for name, url, index in runs:
             r = _child(["--measure-load", url, str(args.jobs), json.dumps(info["files"]),
                         "index" if index else "none"])
-            cpu = r["cpu"] + r["reader_cpu"]
+            cpu = r["cpu"] + r["reader_cpu"] + r["server_cpu"]
+            server = f" + {r['server_cpu']:.1f}" if url.startswith("postgresql") else ""
             print(f"| {name} | {r['records']:,} | {r['seconds']:.1f} | "
                   f"{r['records'] / r['seconds']:,.0f} | {r['cpu']:.1f} + {r['reader_cpu']:.1f}"
-                  f" | {r['index_seconds']:.1f} s | {r['records'] / cpu:,.0f} | "
+                  f"{server} | {r['index_seconds']:.1f} s | {r['records'] / cpu:,.0f} | "
                   f"{r['peak_mb']:.0f} MB, {r['reader_peak_mb']:.0f} MB |")
             if r["failed"]:
                 print(f"  failed: {r['failed']}")

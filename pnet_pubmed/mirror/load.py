@@ -30,7 +30,7 @@ from .files import MirrorFileError, SourceFile, discover, expected_md5, file_md5
 from .keys import KEYS_VERSION
 from .reader import CHUNK_RECORDS, Readers
 from .rows import Chunk
-from .writer import writer_for
+from .writer import bulk_index, writer_for
 
 # Page cache of the loading connection (KiB): more of a large mirror's index pages stay in
 # memory. It bounds the loader's memory with the rest, which does not grow with the files.
@@ -145,7 +145,9 @@ def load(store: Store, paths: list[str | Path], *, jobs: int = 1,
     outcomes: dict[str, FileOutcome] = {o.name: o for o in early}
     ledger = _ledger(store)
     index = {s.name: i for i, s in enumerate(todo)}
-    with Readers(todo, store.dialect, jobs, chunk_records) as readers:
+    # The readers make the search index's rows when the writer can write them in bulk.
+    search_rows = bulk_index(store) is not None
+    with Readers(todo, store.dialect, jobs, chunk_records, search_rows) as readers:
         for source in sources:  # in file order, the skipped ones in their place
             if source.name not in index:
                 report("done", outcomes[source.name])
@@ -198,6 +200,7 @@ def _load_file(store: Store, source: SourceFile, readers: Readers, index: int,
                 outcome.index_seconds += result.index_seconds
                 outcome.seconds = time.perf_counter() - t0
                 report("chunk", outcome)
+            outcome.index_seconds += writer.finish()
             outcome.seconds = time.perf_counter() - t0
             outcome.message = first_unreadable
             f = t.mirror_files

@@ -35,8 +35,8 @@ CHUNK_RECORDS = 2000
 Message = tuple[str, object]
 
 
-def _chunks(path: Path, fetched_at, size: int) -> Iterator[Chunk]:
-    chunk = Chunk()
+def _chunks(path: Path, fetched_at, size: int, index: str | None) -> Iterator[Chunk]:
+    chunk = Chunk(index=index)
     items = 0
     for item in iter_records(path):
         items += 1
@@ -47,15 +47,15 @@ def _chunks(path: Path, fetched_at, size: int) -> Iterator[Chunk]:
         else:
             if chunk.deletions:  # a record after deletions: they apply first, in file order
                 chunk.items = items - 1
-                yield chunk
-                chunk = Chunk()
+                yield chunk.finish()
+                chunk = Chunk(index=index)
             add_article(chunk, item, fetched_at)
         if len(chunk) >= size:
             chunk.items = items
-            yield chunk
-            chunk = Chunk()
+            yield chunk.finish()
+            chunk = Chunk(index=index)
     chunk.items = items
-    yield chunk
+    yield chunk.finish()
 
 
 def fetched_at(path: Path, dialect: str) -> str:
@@ -70,14 +70,17 @@ def fetched_at(path: Path, dialect: str) -> str:
         if to_text is not None:
             return to_text(when)
     return when.isoformat()
-    return when.isoformat()
 
 
-def read_file(source: SourceFile, dialect: str, size: int = CHUNK_RECORDS) -> Iterator[Message]:
-    """The messages for one file: its MD5, its chunks, then "end" or one "error"."""
+def read_file(source: SourceFile, dialect: str, size: int = CHUNK_RECORDS,
+              index: bool = False) -> Iterator[Message]:
+    """The messages for one file: its MD5, its chunks, then "end" or one "error".
+
+    With index, the chunks carry the search index's rows too (Chunk.finish)."""
     try:
         yield ("md5", check_md5(source))
-        for chunk in _chunks(source.path, fetched_at(source.path, dialect), size):
+        for chunk in _chunks(source.path, fetched_at(source.path, dialect), size,
+                             dialect if index else None):
             yield ("chunk", chunk)
     except MirrorFileError as e:
         yield ("error", str(e))
@@ -102,9 +105,9 @@ _KINDS = {"md5": b"m", "chunk": b"c", "end": b"e", "error": b"x"}
 _NAMES = {v: k for k, v in _KINDS.items()}
 
 
-def _serve(paths: list[str], dialect: str, size: int, out: BinaryIO) -> None:
+def _serve(paths: list[str], dialect: str, size: int, index: bool, out: BinaryIO) -> None:
     for path in paths:
-        for kind, value in read_file(SourceFile(Path(path)), dialect, size):
+        for kind, value in read_file(SourceFile(Path(path)), dialect, size, index):
             # The other messages carry a string (md5, error) or None (end).
             payload = marshal.dumps(cast(Chunk, value).as_tuple() if kind == "chunk"
                                     else cast("str | None", value))
@@ -143,8 +146,9 @@ class Readers:
     """n reader processes for the files, or none (n = 0: read in the calling process)."""
 
     def __init__(self, files: list[SourceFile], dialect: str, jobs: int,
-                 size: int = CHUNK_RECORDS) -> None:
+                 size: int = CHUNK_RECORDS, index: bool = False) -> None:
         self.files, self.dialect, self.jobs, self.size = files, dialect, jobs, size
+        self.index = index
         self.processes: list[subprocess.Popen] = []
         self.logs: list = []
         if jobs > 0 and files:
@@ -153,7 +157,7 @@ class Readers:
                 log = tempfile.TemporaryFile()
                 args = [sys.executable, "-m", "pnet_pubmed.mirror.reader",
                         "--dialect", dialect, "--chunk", str(size),
-                        *(str(f.path) for f in files[k::n])]
+                        *(["--index"] if index else []), *(str(f.path) for f in files[k::n])]
                 process = subprocess.Popen(args, stdout=subprocess.PIPE,
                                            stdin=subprocess.DEVNULL, stderr=log)
                 _widen(process.stdout)
@@ -164,7 +168,7 @@ class Readers:
         """The messages of files[index]; files must be asked for in order."""
         source = self.files[index]
         if not self.processes:
-            yield from read_file(source, self.dialect, self.size)
+            yield from read_file(source, self.dialect, self.size, self.index)
             return
         k = index % len(self.processes)
         process = self.processes[k]
@@ -212,10 +216,12 @@ def main(argv: list[str] | None = None) -> int:
                                      description="A reader process of `pnet-pubmed mirror load`.")
     parser.add_argument("--dialect", choices=("sqlite", "postgresql"), required=True)
     parser.add_argument("--chunk", type=int, default=CHUNK_RECORDS)
+    parser.add_argument("--index", action="store_true",
+                        help="make the search index's rows too")
     parser.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
     try:
-        _serve(args.paths, args.dialect, args.chunk, sys.stdout.buffer)
+        _serve(args.paths, args.dialect, args.chunk, args.index, sys.stdout.buffer)
     except BrokenPipeError:  # the loader stopped reading: it is gone or it gave up
         os._exit(0)
     return 0

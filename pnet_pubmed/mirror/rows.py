@@ -3,7 +3,9 @@
 The values are those store/rows.py's article_rows gives (a test compares the two on every
 corpus record), as tuples in the column order of the tables, which is what executemany and
 COPY take. Besides the article tables, a chunk carries the mirror's own rows: the lookup keys
-(mirror_records), the journal forms and the title words.
+(mirror_records), the journal forms and the title words; and, when the store's index is the
+search index, the index's rows (article_search, article_author_keys), made by the functions
+search.index makes them with, from the values the article tables will hold (Chunk.finish).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from pnet_pubmed.search.documents import document
+from pnet_pubmed.search.index import author_key_rows, search_row
 from pnet_pubmed.store import schema as t
 from pnet_pubmed.store.rows import mesh_key
 from pnet_pubmed.values import Article
@@ -69,7 +73,14 @@ class Chunk:
     deletions: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # messages of records not read
     items: int = 0  # records, deletions and unreadable records read from the file so far
+    # The search index's rows, for the dialect given to add_article (see finish): article_search
+    # in search.index.SEARCH_COLUMNS' order, article_author_keys as (pmid, key).
+    search: list[tuple] = field(default_factory=list)
+    author_keys: list[tuple[str, str]] = field(default_factory=list)
+    index: str | None = None  # the dialect of the search rows; None: no search rows
     seen: set[str] = field(default_factory=set, repr=False)  # pmids, for add_article
+    # What each record's search rows are made of, until finish
+    parts: list[tuple] = field(default_factory=list, repr=False)
 
     def __len__(self) -> int:
         return len(self.pmids) + len(self.deletions)
@@ -78,11 +89,32 @@ class Chunk:
         """Plain values only, for marshal (much faster than pickling the dataclass)."""
         return (self.pmids, self.date_revised, self.rows, self.descriptors, self.qualifiers,
                 self.records, self.journals, self.title_words, self.deletions, self.unreadable,
-                self.items)
+                self.items, self.search, self.author_keys, self.index)
 
     @classmethod
     def from_tuple(cls, data: tuple) -> Chunk:
         return cls(*data)
+
+    def finish(self) -> Chunk:
+        """Make the search rows of the chunk's records, once it holds all of them.
+
+        The MeSH text is made of the names the chunk writes into mesh_descriptors (the last one
+        of each UI), which is what index_articles would read back after the write."""
+        if self.index is not None:
+            names = self.descriptors
+            for pmid, title, abstract, headings, chemicals, keywords, authors in self.parts:
+                doc = document(title, abstract, [names[k] for k in headings], chemicals,
+                               keywords)
+                row = search_row(pmid, doc, self.index)
+                if row is not None:
+                    self.search.append(row)
+                self.author_keys.extend(author_key_rows(pmid, authors))
+            # In the order of the primary key (key, pmid): the inserts then walk its b-tree
+            # once instead of jumping about (a third less work on SQLite).
+            self.author_keys.sort(key=_by_key)
+        self.title_words.sort()  # likewise, (word, year, pmid)
+        self.parts = []
+        return self
 
     def keep_only(self, keep: set[str]) -> None:
         """Drop the rows of records not in keep (a newer version of them is stored)."""
@@ -90,14 +122,23 @@ class Chunk:
             self.rows[name] = [r for r in rows if r[0] in keep]
         self.records = [r for r in self.records if r[0] in keep]
         self.title_words = [r for r in self.title_words if r[2] in keep]
+        self.search = [r for r in self.search if r[0] in keep]
+        self.author_keys = [r for r in self.author_keys if r[0] in keep]
+        self.parts = [r for r in self.parts if r[0] in keep]
         pairs = [(p, d) for p, d in zip(self.pmids, self.date_revised, strict=True) if p in keep]
         self.pmids = [p for p, _ in pairs]
         self.date_revised = [d for _, d in pairs]
         self.seen = set(self.pmids)
 
 
+def _by_key(row: tuple[str, str]) -> tuple[str, str]:
+    return (row[1], row[0])
+
+
 def add_article(chunk: Chunk, a: Article, fetched_at) -> None:
-    """Append the rows of one record; a PMID already in the chunk is replaced (later wins)."""
+    """Append the rows of one record; a PMID already in the chunk is replaced (later wins).
+
+    With chunk.index set, also what its search rows are made of (Chunk.finish makes them)."""
     p = a.pmid
     if p in chunk.seen:
         chunk.keep_only(chunk.seen - {p})
@@ -143,6 +184,15 @@ def add_article(chunk: Chunk, a: Article, fetched_at) -> None:
         rows["comments_corrections"].extend(
             (p, i, c.ref_type, c.pmid, c.source)
             for i, c in enumerate(a.comments_corrections, 1))
+
+    if chunk.index is not None:
+        # As search.documents reads them back: section texts, the headings' keys (named at
+        # finish), substance names and keywords in the record's order; authors' names.
+        chunk.parts.append((
+            p, a.title, [s.text for s in a.abstract],
+            [mesh_key(h.ui, h.descriptor) for h in a.mesh], [c.name for c in a.chemicals],
+            [k.text for k in a.keywords],
+            [(au.last_name, au.initials, au.collective_name) for au in a.authors]))
 
     k = record_keys(a)
     chunk.pmids.append(p)

@@ -12,7 +12,10 @@ not at all. Per chunk:
 - A DeleteCitation PMID loses its article (and with it every child row and its search index
   rows, by the foreign keys' cascades) unless a reference is linked to it: then the article
   stays for that reference and only leaves the mirror. A tombstone remembers the deletion.
-- The search index follows through Store.after_save_articles, in the same transaction.
+- The search index follows in the same transaction. When the store's index is the search index
+  (and nothing else follows saves), the readers made its rows with the chunk (Chunk.finish) and
+  they are written in bulk like the others; otherwise Store.after_save_articles runs, on the
+  chunk's records rebuilt as Articles.
 
 SQLite gets executemany on the driver's cursor with one prepared statement per table;
 PostgreSQL gets COPY, straight into the tables for new records and through a temporary table
@@ -30,6 +33,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from pnet_pubmed.search.index import (
+    PG_UPSERT_CONFLICT,
+    SEARCH_COLUMNS,
+    SQLITE_UPSERT,
+    SearchIndex,
+    merge_pending,
+)
 from pnet_pubmed.store import Store
 from pnet_pubmed.store import schema as t
 from pnet_pubmed.store.rows import mesh_ui
@@ -59,11 +69,21 @@ class ChunkResult:
     superseded: int = 0
     deleted: int = 0
     kept_linked: int = 0  # deleted by NLM but kept: a reference is linked to it
-    index_seconds: float = 0.0  # spent in Store.after_save_articles (the search index)
+    index_seconds: float = 0.0  # spent writing the search index (or in after_save_articles)
 
 
 def _order_key(date_revised: str | None, file_name: str | None) -> tuple[str, str]:
     return (date_revised or "", file_name or "")
+
+
+def bulk_index(store: Store) -> str | None:
+    """The dialect whose search rows the readers should make, when the store's one follower of
+    saves is the search index; None when Store.after_save_articles must run instead."""
+    index = store.index
+    if (isinstance(index, SearchIndex) and store.article_hooks == [index.articles_saved]
+            and type(store).after_save_articles is Store.after_save_articles):
+        return store.dialect
+    return None
 
 
 class Writer:
@@ -82,6 +102,14 @@ class Writer:
         return dict(self.conn.execute(sa.select(table.c.ui, table.c.name)).all())
 
     # -- the chunk -------------------------------------------------------------------------
+
+    def finish(self) -> float:
+        """At the end of the file, before its transaction commits: what the index still needs
+        (on PostgreSQL, merging the GIN index's pending entries); returns the seconds it took."""
+        started = time.perf_counter()
+        if bulk_index(self.store):
+            merge_pending(self.conn)
+        return time.perf_counter() - started
 
     def write(self, chunk: Chunk, file_id: int, file_name: str) -> ChunkResult:
         result = ChunkResult()
@@ -137,11 +165,17 @@ class Writer:
         for piece in chunked(revived, IN_CHUNK):
             conn.execute(t.mirror_deletions.delete().where(d.pmid.in_(piece)))
         # The search index (and any other derived data) follows the rows just written.
-        if self.store.article_hooks or (type(self.store).after_save_articles
-                                        is not Store.after_save_articles):
-            started = time.perf_counter()
+        started = time.perf_counter()
+        if chunk.index == self.store.dialect and bulk_index(self.store):
+            if replaced:
+                keys = sa.table("article_author_keys", sa.column("pmid"))
+                for piece in chunked(replaced, IN_CHUNK):
+                    conn.execute(keys.delete().where(keys.c.pmid.in_(piece)))
+            self.insert_search(chunk, set(replaced))
+        elif self.store.article_hooks or (type(self.store).after_save_articles
+                                          is not Store.after_save_articles):
             self.store.after_save_articles(conn, articles_of(chunk))
-            result.index_seconds = time.perf_counter() - started
+        result.index_seconds = time.perf_counter() - started
         result.written = len(chunk.pmids)
 
     def _clear(self, pmids: list[str], stored: dict[str, sa.Row]) -> None:
@@ -225,11 +259,20 @@ class Writer:
         """mirror_records rows (replacing those of replaced PMIDs) and title words."""
         raise NotImplementedError
 
+    def insert_search(self, chunk: Chunk, replaced: set[str]) -> None:
+        """The chunk's search rows (those of replaced PMIDs replace theirs; their author keys
+        are gone already)."""
+        raise NotImplementedError
+
     def upsert(self, table: sa.Table, rows: list[tuple], update: list[str]) -> None:
         raise NotImplementedError
 
     def insert_ignore(self, table: sa.Table, rows: Iterable[tuple]) -> None:
         raise NotImplementedError
+
+
+_AUTHOR_KEYS_INSERT = ("INSERT INTO article_author_keys (pmid, key) VALUES (?, ?) "
+                       "ON CONFLICT DO NOTHING")
 
 
 def _placeholders(n: int) -> str:
@@ -271,6 +314,13 @@ class SqliteWriter(Writer):
         if words:
             self.insert_ignore(t.mirror_title_words, words)
 
+    def insert_search(self, chunk: Chunk, replaced: set[str]) -> None:
+        # index_articles' statement: a record loaded again unchanged costs no reindexing.
+        if chunk.search:
+            self.cursor.executemany(SQLITE_UPSERT, chunk.search)
+        if chunk.author_keys:
+            self.cursor.executemany(_AUTHOR_KEYS_INSERT, chunk.author_keys)
+
     def upsert(self, table: sa.Table, rows: list[tuple], update: list[str]) -> None:
         if not rows:
             return
@@ -296,25 +346,29 @@ class PostgresWriter(Writer):
             for row in rows:
                 copy.write_row(row)
 
-    def _stage(self, table: sa.Table) -> str:
-        name = f"mirror_stage_{table.name}"
+    def _stage(self, table: str) -> str:
+        name = f"mirror_stage_{table}"
         if name not in self._staged:
             # Dropped at the end of the file's transaction.
             self.cursor.execute(
                 f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} "
-                f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DROP")
+                f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
             self._staged.add(name)
         else:
             self.cursor.execute(f"TRUNCATE {name}")
         return name
 
-    def _merge(self, table: sa.Table, rows: list[tuple], conflict: str) -> None:
-        cols = COLUMNS[table.name]
-        stage = self._stage(table)
+    def _merge(self, table: sa.Table | str, rows: list[tuple], conflict: str,
+               cols: Sequence[str] | None = None) -> None:
+        name = table if isinstance(table, str) else str(table.name)
+        cols = cols or COLUMNS[name]
+        stage = self._stage(name)
         self._copy(stage, cols, rows)
         names = ", ".join(cols)
+        # Ordered, as the Store writes: concurrent writers lock rows in one order.
         self.cursor.execute(
-            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} {conflict}")
+            f"INSERT INTO {name} ({names}) SELECT {names} FROM {stage} ORDER BY {cols[0]} "
+            f"{conflict}")
 
     def insert_articles(self, chunk: Chunk, replaced: set[str]) -> None:
         cols = COLUMNS["articles"]
@@ -341,6 +395,19 @@ class PostgresWriter(Writer):
         self._copy("mirror_records", COLUMNS["mirror_records"], records)
         if words:
             self._copy("mirror_title_words", COLUMNS["mirror_title_words"], words)
+
+    def insert_search(self, chunk: Chunk, replaced: set[str]) -> None:
+        cols = SEARCH_COLUMNS["postgresql"]
+        rows = chunk.search
+        if replaced:
+            # index_articles' condition: a record loaded again unchanged costs no reindexing.
+            self._merge("article_search", [r for r in rows if r[0] in replaced],
+                        PG_UPSERT_CONFLICT, cols)
+            rows = [r for r in rows if r[0] not in replaced]
+        if rows:
+            self._copy("article_search", cols, rows)
+        if chunk.author_keys:
+            self._copy("article_author_keys", ("pmid", "key"), chunk.author_keys)
 
     def upsert(self, table: sa.Table, rows: list[tuple], update: list[str]) -> None:
         if not rows:
@@ -417,4 +484,4 @@ def _languages(text: str) -> list[str]:
 
 
 __all__ = ["ChunkResult", "PostgresWriter", "SqliteWriter", "Writer", "articles_of",
-           "writer_for"]
+           "bulk_index", "writer_for"]

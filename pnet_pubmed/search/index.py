@@ -11,6 +11,7 @@ article hooks and never imports this module.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
 import sqlalchemy as sa
@@ -45,26 +46,122 @@ def rowid(pmid: str) -> int | None:
     return None
 
 
+# PostgreSQL keeps at most 256 positions of a lexeme, positions up to 16383, and refuses a
+# lexeme longer than 2047 bytes; the index keeps 255, clamps at 16383 and skips past 2000.
+_MAX_POSITIONS = 255
+_MAX_POSITION = 16383
+_MAX_LEXEME_BYTES = 2000
+# A token of up to this many characters is within _MAX_LEXEME_BYTES whatever its letters.
+_SHORT_TOKEN = _MAX_LEXEME_BYTES // 4
+_SUFFIXES: dict[str, list[str]] = {}
+
+
+def _suffixes(label: str) -> list[str]:
+    """"':1A '", "':2A '", … up to _MAX_POSITION: what follows a token in the literal, its quote
+    closed, its position and label, and the next token's quote opened."""
+    out = _SUFFIXES.get(label)
+    if out is None:
+        out = _SUFFIXES[label] = [f"':{i}{label} '" for i in range(_MAX_POSITION + 1)]
+    return out
+
+
 def _tsvector(doc: Document) -> str:
-    """A tsvector literal of the folded tokens, labelled by field, with positions."""
+    """A tsvector literal of the folded tokens, labelled by field, with positions.
+
+    Each field's tokens take the next positions, with a gap between fields so that a phrase
+    never spans two (as in FTS5 columns). Usually one entry per occurrence ("word:3A word:9D"),
+    which PostgreSQL merges into one lexeme with its positions; a document where a limit
+    applies (a lexeme too long or too frequent, positions past the last) is written lexeme by
+    lexeme by _tsvector_capped, which applies them.
+    """
+    fields = [(PG_LABELS[name], tokens(getattr(doc, name))) for name in FTS_COLUMNS]
+    every = [tok for _, toks in fields for tok in toks]
+    if (len(every) + len(fields) > _MAX_POSITION
+            or (every and max(map(len, every)) > _SHORT_TOKEN)
+            or (len(every) > _MAX_POSITIONS and max(Counter(every).values()) > _MAX_POSITIONS)):
+        return _tsvector_capped(fields)
+    parts = []
+    pos = 1
+    for label, toks in fields:
+        if toks:
+            # 'a':1A 'b':2A … : tokens are letters and digits, never a quote or a backslash.
+            entries = "".join(map(str.__add__, toks, _suffixes(label)[pos:pos + len(toks)]))
+            parts.append("'" + entries[:-1])
+        pos += len(toks) + 1  # the gap between fields
+    return "".join(parts).rstrip()
+
+
+def _tsvector_capped(fields: list[tuple[str, list[str]]]) -> str:
     positions: dict[str, list[str]] = {}
     pos = 0
-    for name in FTS_COLUMNS:
-        label = PG_LABELS[name]
-        for tok in tokens(getattr(doc, name)):
+    for label, toks in fields:
+        for tok in toks:
             pos += 1
-            if len(tok.encode()) > 2000:  # PostgreSQL's limit for one lexeme is 2046 bytes
+            if len(tok.encode()) > _MAX_LEXEME_BYTES:
                 continue
             slot = positions.setdefault(tok, [])
-            if len(slot) < 255:  # and 256 positions per lexeme
-                slot.append(f"{min(pos, 16383)}{label}")
+            if len(slot) < _MAX_POSITIONS:
+                slot.append(f"{min(pos, _MAX_POSITION)}{label}")
         pos += 1  # a gap, so that a phrase never spans two fields (as in FTS5 columns)
     return " ".join(f"{pg_lexeme(tok)}:{','.join(p)}" for tok, p in positions.items())
 
 
-_SQLITE_UPSERT = sa.text(
-    "INSERT INTO article_search (id, pmid, title, abstract, mesh, keywords) "
-    "VALUES (:id, :pmid, :title, :abstract, :mesh, :keywords) "
+# The columns of search_row's tuples, per dialect.
+SEARCH_COLUMNS = {
+    "sqlite": ("pmid", "id", "title", "abstract", "mesh", "keywords"),
+    "postgresql": ("pmid", "document"),
+}
+
+
+def search_row(pmid: str, doc: Document, dialect: str) -> tuple | None:
+    """The article_search row of an article, in SEARCH_COLUMNS' order: on SQLite its folded
+    text by field (None for a PMID that cannot be a rowid), on PostgreSQL its tsvector."""
+    if dialect == "sqlite":
+        number = rowid(pmid)
+        if number is None:
+            return None
+        # The text is stored folded, as queries are: "Søreide" is found as "soreide".
+        return (pmid, number, fold_text(doc.title), fold_text(doc.abstract),
+                fold_text(doc.mesh), fold_text(doc.keywords))
+    return (pmid, _tsvector(doc))
+
+
+# An author's keys by (last name, initials, collective name): names recur from record to
+# record, and a mirror load asks for millions of them. Bounded; cleared when full.
+_KEYS: dict[tuple, tuple[str, ...]] = {}
+_KEYS_MAX = 200_000
+
+
+def _author_keys(name: tuple[str | None, str | None, str | None]) -> tuple[str, ...]:
+    keys = _KEYS.get(name)
+    if keys is None:
+        if len(_KEYS) >= _KEYS_MAX:
+            _KEYS.clear()
+        keys = _KEYS[name] = tuple(author_keys(*name))
+    return keys
+
+
+def author_key_rows(pmid: str, authors: Iterable[tuple[str | None, str | None, str | None]]
+                    ) -> set[tuple[str, str]]:
+    """The article_author_keys rows of an article from its authors' (last name, initials,
+    collective name), in the record's order: every key of each, and the first's again as
+    the first author's."""
+    rows: set[tuple[str, str]] = set()
+    first = True
+    for name in authors:
+        keys = _author_keys(name)
+        rows.update((pmid, key) for key in keys)
+        if first:
+            rows.update((pmid, FIRST_AUTHOR + key) for key in keys)
+            first = False
+    return rows
+
+
+# The statements that write search rows (positional, in SEARCH_COLUMNS' order). SQLite's
+# triggers of the revision carry each change into article_fts.
+SQLITE_UPSERT = (
+    "INSERT INTO article_search (pmid, id, title, abstract, mesh, keywords) "
+    "VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (id) DO UPDATE SET title = excluded.title, "
     "abstract = excluded.abstract, mesh = excluded.mesh, keywords = excluded.keywords "
     # A record saved again unchanged (a rerun of link) costs no reindexing.
@@ -73,14 +170,31 @@ _SQLITE_UPSERT = sa.text(
     "OR article_search.mesh IS NOT excluded.mesh "
     "OR article_search.keywords IS NOT excluded.keywords"
 )
-_PG_UPSERT = sa.text(
-    "INSERT INTO article_search (pmid, document) "
-    "VALUES (:pmid, CAST(:document AS tsvector)) "
+PG_UPSERT_CONFLICT = (
     "ON CONFLICT (pmid) DO UPDATE SET document = excluded.document "
     "WHERE article_search.document IS DISTINCT FROM excluded.document"
 )
+_PG_UPSERT = ("INSERT INTO article_search (pmid, document) "
+              "VALUES (%s, CAST(%s AS tsvector)) " + PG_UPSERT_CONFLICT)
 _DELETE = sa.text("DELETE FROM article_search WHERE pmid IN :pmids").bindparams(
     sa.bindparam("pmids", expanding=True))
+
+
+# PostgreSQL: the GIN index of article_search.document takes new entries in its pending list
+# (revision 0009); a writer merges them into the tree before it commits.
+_MERGE_PENDING = (
+    "SELECT gin_clean_pending_list(c.oid) FROM pg_class c "
+    "WHERE c.oid = to_regclass('ix_article_search_document') "
+    # Only the index's owner may; without it, autovacuum merges them later.
+    "AND pg_has_role(c.relowner, 'USAGE')"
+)
+
+
+def merge_pending(connection: sa.Connection) -> None:
+    """PostgreSQL: merge the search index's pending entries into its GIN tree (in bulk, which
+    is what makes adding them cheap), so that searches do not scan them once committed."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(_MERGE_PENDING)
 
 
 def index_articles(connection: sa.Connection, pmids: Iterable[str]) -> None:
@@ -100,19 +214,13 @@ def index_articles(connection: sa.Connection, pmids: Iterable[str]) -> None:
         gone = [p for p in chunk if p not in docs]
         if gone:
             connection.execute(_DELETE, {"pmids": gone})
-        if not docs:
-            continue
-        if dialect == "sqlite":
-            # The text is stored folded, as queries are: "Søreide" is found as "soreide".
-            # The triggers of the revision carry each change into article_fts.
-            rows = [{"id": rowid(p), "pmid": p,
-                     **{k: fold_text(v) for k, v in d.fields().items()}}
-                    for p, d in docs.items() if rowid(p) is not None]
-            if rows:
-                connection.execute(_SQLITE_UPSERT, rows)
-        else:
-            connection.execute(_PG_UPSERT, [{"pmid": p, "document": _tsvector(d)}
-                                            for p, d in docs.items()])
+        # In PMID order, as the Store writes: concurrent savers lock rows in one order.
+        rows = [row for p in sorted(docs) if (row := search_row(p, docs[p], dialect)) is not None]
+        if rows:
+            connection.exec_driver_sql(SQLITE_UPSERT if dialect == "sqlite" else _PG_UPSERT,
+                                       rows)
+    if wanted:
+        merge_pending(connection)
 
 
 def _index_authors(connection: sa.Connection, reader, pmids: list[str],
@@ -126,14 +234,12 @@ def _index_authors(connection: sa.Connection, reader, pmids: list[str],
         "SELECT pmid, last_name, initials, collective_name FROM authors "
         f"WHERE pmid IN {in_list('p', sorted(present), params)} ORDER BY pmid, position",
         params)
-    rows: set[tuple[str, str]] = set()
-    first_seen: set[str] = set()
+    by_pmid: dict[str, list[tuple]] = {}
     for pmid, last, initials, collective in found:
-        keys = author_keys(last, initials, collective)
-        rows.update((pmid, key) for key in keys)
-        if pmid not in first_seen:  # the first author in the record's order
-            first_seen.add(pmid)
-            rows.update((pmid, FIRST_AUTHOR + key) for key in keys)
+        by_pmid.setdefault(pmid, []).append((last, initials, collective))
+    rows: set[tuple[str, str]] = set()
+    for pmid, authors in by_pmid.items():
+        rows |= author_key_rows(pmid, authors)
     if rows:
         connection.execute(
             keys_table.insert(), [{"pmid": p, "key": k} for p, k in sorted(rows)]
