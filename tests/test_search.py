@@ -454,6 +454,8 @@ def test_driving_from_filters_or_from_the_matches_agrees(loaded, corpus, monkeyp
         (None, {"mesh": ["Neoplasms"], "major": True}),
         (None, {"author": "Yao"}),
         ("cancer*", {"collection": COLLECTION}),
+        (None, {"mesh": ["Humans"], "year": (2000, 2010)}),
+        ("(Yao[1au] OR 2011[dp]) AND 2010:2012[dp]", {"journal": "J Clin Oncol"}),
     ]
     exact = [search(loaded, q, limit=15, **kw) for q, kw in cases]
     assert all(exact)

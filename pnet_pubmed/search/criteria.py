@@ -66,7 +66,7 @@ def journal_filter(conn: ReadConnection, params: Params, journal: str) -> Filter
     if _ISSN.fullmatch(issn):
         issn = issn if "-" in issn else f"{issn[:4]}-{issn[4:]}"
         value = params.add(issn)
-        return article_filter(f"(a.issn = {value} OR a.issn_linking = {value})",
+        return article_filter(lambda a: f"({a}.issn = {value} OR {a}.issn_linking = {value})",
                               label="journal")
     # Journals are few next to articles: match their names here, then use the title index.
     titles = [
@@ -75,7 +75,8 @@ def journal_filter(conn: ReadConnection, params: Params, journal: str) -> Filter
         if key in (_journal_key(row[0]), _journal_key(row[1]), _journal_key(row[2]))
         or _journal_key(row[0]).startswith(key + " ")
     ]
-    return article_filter(f"a.journal_title IN {params.add_list(titles)}", label="journal")
+    names = params.add_list(titles)
+    return article_filter(lambda a: f"{a}.journal_title IN {names}", label="journal")
 
 
 def type_names(conn: ReadConnection, publication_type: str) -> list[str]:
@@ -86,12 +87,12 @@ def type_names(conn: ReadConnection, publication_type: str) -> list[str]:
 
 
 def year_filter(params: Params, year_from: int | None, year_to: int | None) -> Filter:
-    conditions = []
-    if year_from is not None:
-        conditions.append(f"a.year >= {params.add(year_from)}")
-    if year_to is not None:
-        conditions.append(f"a.year <= {params.add(year_to)}")
-    return article_filter(" AND ".join(conditions), label="year")
+    """Articles published in the range (either end may be open)."""
+    bounds = [(">=", params.add(year_from)) if year_from is not None else None,
+              ("<=", params.add(year_to)) if year_to is not None else None]
+    return article_filter(
+        lambda a: " AND ".join(f"{a}.year {op} {value}" for op, value in filter(None, bounds)),
+        label="year")
 
 
 def split(node: Node | None) -> tuple[Node | None, list[Node]]:
@@ -178,10 +179,12 @@ class Criteria:
         if tag == "pmid":
             if not (value.isascii() and value.isdigit() and len(value) <= 9):
                 raise SearchError(f"{where}: {value!r} is not a PMID")
-            return article_filter(f"a.pmid = {params.add(value.lstrip('0') or '0')}", label=tag)
+            pmid = params.add(value.lstrip("0") or "0")
+            return article_filter(lambda a: f"{a}.pmid = {pmid}", label=tag)
         # A DOI as typed, or in lower or upper case (DOIs are the same in any case).
         forms = sorted({value, value.lower(), value.upper()})
-        return article_filter(f"a.doi IN {params.add_list(forms)}", label=tag)
+        dois = params.add_list(forms)
+        return article_filter(lambda a: f"{a}.doi IN {dois}", label=tag)
 
     def options(self, mesh: Sequence[str], explode: bool, major: bool, qualifier: str | None,
                 author: str | None, journal: str | None, year: tuple[int | None, int | None],

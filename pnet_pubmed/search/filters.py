@@ -36,8 +36,9 @@ class Filter:
     check: Callable[[str], str]
     source: str | None
     label: str = ""
-    # Conditions on the articles row (year, journal): checked by a join, not an EXISTS.
-    on_article: bool = False
+    # A condition on the articles row (year, journal) on a given alias of it: checked in place
+    # where the query reads that row anyway.
+    row: Callable[[str], str] | None = None
 
 
 def _unindexed(dialect: str, column: str) -> str:
@@ -154,15 +155,14 @@ def flag_filter(dialect: str, params: Params, flag: str) -> Filter:
     return any_of(parts, label=f"flag {flag}")
 
 
-def article_filter(condition: str, source_where: str | None = None,
-                   label: str = "") -> Filter:
-    """Articles whose row satisfies condition, written on the alias `a` of articles."""
-    where = source_where or condition
+def article_filter(condition: Callable[[str], str], label: str = "") -> Filter:
+    """Articles whose row satisfies condition(alias), a condition on that alias of articles."""
     return Filter(
-        check=lambda pmid: condition,
-        source=f"SELECT a.pmid FROM articles a WHERE {where}",
+        check=lambda pmid: (f"EXISTS (SELECT 1 FROM articles ar WHERE ar.pmid = {pmid} "
+                            f"AND {condition('ar')})"),
+        source=f"SELECT a.pmid FROM articles a WHERE {condition('a')}",
         label=label,
-        on_article=True,
+        row=condition,
     )
 
 
@@ -170,7 +170,7 @@ def any_of(filters: Sequence[Filter], label: str = "") -> Filter:
     """Articles that pass at least one of the filters."""
     sources = [f.source for f in filters]
     return Filter(
-        check=lambda pmid: "(" + " OR ".join(f"({_standalone(f, pmid)})" for f in filters)
+        check=lambda pmid: "(" + " OR ".join(f"({f.check(pmid)})" for f in filters)
                            + ")",
         source=None if None in sources else " UNION ".join(s for s in sources if s),
         label=label,
@@ -181,11 +181,11 @@ def all_of(filters: Sequence[Filter], label: str = "") -> Filter:
     """Articles that pass every filter (the source of the first that has one drives)."""
     driver = next((f for f in filters if f.source is not None), None)
     return Filter(
-        check=lambda pmid: "(" + " AND ".join(f"({_standalone(f, pmid)})" for f in filters)
+        check=lambda pmid: "(" + " AND ".join(f"({f.check(pmid)})" for f in filters)
                            + ")",
         source=None if driver is None else (
             f"SELECT d.pmid FROM ({driver.source}) d WHERE "
-            + " AND ".join(f"({_standalone(f, 'd.pmid')})" for f in filters if f is not driver)
+            + " AND ".join(f"({f.check('d.pmid')})" for f in filters if f is not driver)
             if len(filters) > 1 else driver.source),
         label=label,
     )
@@ -193,13 +193,5 @@ def all_of(filters: Sequence[Filter], label: str = "") -> Filter:
 
 def none_of(inner: Filter, label: str = "") -> Filter:
     """Articles that do not pass the filter."""
-    return Filter(check=lambda pmid: f"NOT ({_standalone(inner, pmid)})", source=None,
+    return Filter(check=lambda pmid: f"NOT ({inner.check(pmid)})", source=None,
                   label=label)
-
-
-def _standalone(f: Filter, pmid: str) -> str:
-    """The check of f that stands on its own: a condition on the articles row becomes an
-    EXISTS over articles keyed by the PMID."""
-    if not f.on_article:
-        return f.check(pmid)
-    return f"EXISTS (SELECT 1 FROM articles a WHERE a.pmid = {pmid} AND {f.check(pmid)})"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .compile import BM25_WEIGHTS, PG_RANK_WEIGHTS
 from .documents import document_columns, json_list
-from .filters import Filter, Params, _standalone
+from .filters import Filter, Params
 
 # How many rows the first statement counts at most per part; a part under it may drive.
 CAP = 5000
@@ -139,8 +139,11 @@ def hits_sql(dialect: str, text: TextMatch | None, filters: Sequence[Filter],
             f"FROM hits h JOIN articles a ON a.pmid = h.pmid ORDER BY {part.order}")
 
 
-def _checks(filters: Sequence[Filter], pmid: str) -> str:
-    return "".join(f" AND {_standalone(f, pmid)}" for f in filters)
+def _checks(filters: Sequence[Filter], pmid: str, on_articles: bool = False) -> str:
+    """" AND …" for each filter's check of the PMID expression; on_articles: the query reads
+    the article's row as `a`, where conditions on it apply as they are."""
+    return "".join(f" AND {f.row('a') if on_articles and f.row else f.check(pmid)}"
+                   for f in filters)
 
 
 def _candidates(driver: Filter | None) -> str | None:
@@ -178,7 +181,7 @@ def _ranked(text: TextMatch, others: Sequence[Filter], driver: Filter | None,
 def _newest(dialect: str, others: Sequence[Filter], driver: Filter | None,
             lim: str) -> _Ranked:
     """Without query text: the articles that pass every filter, newest first."""
-    where = "1 = 1" + _checks(others, "a.pmid")
+    where = "1 = 1" + _checks(others, "a.pmid", on_articles=True)
     if dialect == "sqlite":
         # SQLite sorts NULL lowest, so DESC puts it last already; an explicit NULLS LAST, or a
         # tie-break the year index does not hold, would stop it walking that index.
