@@ -106,13 +106,14 @@ def index_articles(connection: sa.Connection, pmids: Iterable[str]) -> None:
             # The text is stored folded, as queries are: "Søreide" is found as "soreide".
             # The triggers of the revision carry each change into article_fts.
             rows = [{"id": rowid(p), "pmid": p,
-                     **{k: fold_text(v) for k, v in d.fields().items()}}
-                    for p, d in docs.items() if rowid(p) is not None]
+                     **{k: fold_text(v) for k, v in docs[p].fields().items()}}
+                    for p in sorted(docs) if rowid(p) is not None]
             if rows:
                 connection.execute(_SQLITE_UPSERT, rows)
         else:
-            connection.execute(_PG_UPSERT, [{"pmid": p, "document": _tsvector(d)}
-                                            for p, d in docs.items()])
+            # In PMID order, as the Store writes: concurrent savers lock rows in one order.
+            connection.execute(_PG_UPSERT, [{"pmid": p, "document": _tsvector(docs[p])}
+                                            for p in sorted(docs)])
 
 
 def _index_authors(connection: sa.Connection, reader, pmids: list[str],
