@@ -47,8 +47,11 @@ def _unindexed(dialect: str, column: str) -> str:
     return f"+{column}" if dialect == "sqlite" else column
 
 
-def _exists(table: str, where: str, pmid: str) -> str:
-    return f"EXISTS (SELECT 1 FROM {table} WHERE x.pmid = {pmid} AND {where})"
+def exists(dialect: str, body: str) -> str:
+    """EXISTS (SELECT 1 FROM body): a lookup for the one article the check is about. On
+    PostgreSQL with OFFSET 0, which keeps the planner from turning it into a join over every
+    row that passes (a plan that depends on its estimates; this one is the same every time)."""
+    return f"EXISTS (SELECT 1 FROM {body}{' OFFSET 0' if dialect == 'postgresql' else ''})"
 
 
 def _table_filter(dialect: str, table: str, where: Callable[[Callable[[str], str]], str],
@@ -62,34 +65,41 @@ def _table_filter(dialect: str, table: str, where: Callable[[Callable[[str], str
         return _unindexed(dialect, c)
 
     return Filter(
-        check=lambda pmid: _exists(table, where(unindexed), pmid),
+        check=lambda pmid: exists(dialect, f"{table} WHERE x.pmid = {pmid} AND "
+                                           f"{where(unindexed)}"),
         source=f"SELECT x.pmid FROM {table} WHERE {where(plain)}",
         label=label,
     )
 
 
-def mesh_filter(dialect: str, params: Params, descriptors: str | None, qualifiers: str | None,
+# A condition that a column's value is in a set: member(column) -> SQL.
+Member = Callable[[str], str]
+
+
+def mesh_filter(dialect: str, descriptors: Member | None, qualifiers: Member | None,
                 major: bool, label: str) -> Filter:
-    """Articles indexed with one of the descriptors (an SQL set of UIs, None: any), with one of
-    the qualifiers under it when given, as a major topic when major (the pair
-    Descriptor/qualifier is major when either half is starred)."""
+    """Articles indexed with one of the descriptors (None: any), with one of the qualifiers
+    under it when given, as a major topic when major (the pair Descriptor/qualifier is major
+    when either half is starred)."""
     if qualifiers is None:
         def where(col) -> str:
             out = []
             if descriptors is not None:
-                out.append(f"{col('x.descriptor_ui')} IN {descriptors}")
+                out.append(descriptors(col("x.descriptor_ui")))
             if major:
-                out.append(f"({col('x.major')} OR EXISTS (SELECT 1 FROM article_mesh_qualifiers q "
-                           "WHERE q.pmid = x.pmid AND q.heading_position = x.position "
-                           "AND q.major))")
+                # A count, not an EXISTS: PostgreSQL would hash every starred qualifier of the
+                # database first; this looks up the heading's own (its primary key).
+                out.append(f"({col('x.major')} OR (SELECT count(*) FROM article_mesh_qualifiers "
+                           "q WHERE q.pmid = x.pmid AND q.heading_position = x.position "
+                           "AND q.major) > 0)")
             return " AND ".join(out) or "1 = 1"
 
         return _table_filter(dialect, "article_mesh_headings x", where, label)
 
     def pair_where(col) -> str:
-        out = [f"{col('x.qualifier_ui')} IN {qualifiers}"]
+        out = [qualifiers(col("x.qualifier_ui"))]
         if descriptors is not None:
-            out.append(f"{col('x.descriptor_ui')} IN {descriptors}")
+            out.append(descriptors(col("x.descriptor_ui")))
         if major:
             out.append(f"({col('h.major')} OR {col('x.major')})")
         return " AND ".join(out)
@@ -99,23 +109,26 @@ def mesh_filter(dialect: str, params: Params, descriptors: str | None, qualifier
     return _table_filter(dialect, pairs, pair_where, label)
 
 
-def ui_set(dialect: str, params: Params, uis: Sequence[str]) -> str:
-    """An SQL set of UIs bound as one value, however many (an exploded heading has hundreds):
-    a JSON array on SQLite, an array on PostgreSQL."""
+def ui_member(dialect: str, params: Params, uis: Sequence[str]) -> Member:
+    """Membership in a set of UIs bound as one value, however many (an exploded heading has
+    hundreds): a JSON array on SQLite; an array on PostgreSQL, compared with = ANY so that
+    the planner sees the values (and its statistics of them)."""
     if dialect == "sqlite":
         import json
 
-        return f"(SELECT value FROM json_each({params.add(json.dumps(list(uis)))}))"
-    return f"(SELECT unnest(CAST({params.add(list(uis))} AS text[])))"
+        value = params.add(json.dumps(list(uis)))
+        return lambda col: f"{col} IN (SELECT value FROM json_each({value}))"
+    value = params.add(list(uis))
+    return lambda col: f"{col} = ANY(CAST({value} AS text[]))"
 
 
-def author_filter(params: Params, key: str, label: str = "author") -> Filter:
+def author_filter(dialect: str, params: Params, key: str, label: str = "author") -> Filter:
     """Articles with an author under this key of article_author_keys (its primary key is
     (key, pmid): a check is one lookup)."""
     value = params.add(key)
     return Filter(
-        check=lambda pmid: f"EXISTS (SELECT 1 FROM article_author_keys k "
-                           f"WHERE k.key = {value} AND k.pmid = {pmid})",
+        check=lambda pmid: exists(dialect, f"article_author_keys k WHERE k.key = {value} "
+                                           f"AND k.pmid = {pmid}"),
         source=f"SELECT k.pmid FROM article_author_keys k WHERE k.key = {value}",
         label=label,
     )
@@ -128,13 +141,13 @@ def type_filter(dialect: str, params: Params, names: Sequence[str]) -> Filter:
                          lambda col: f"{col('x.name')} IN {wanted}", "publication type")
 
 
-def collection_filter(params: Params, collection: str) -> Filter:
+def collection_filter(dialect: str, params: Params, collection: str) -> Filter:
     """Articles a matched reference of the collection links to."""
     name = params.add(collection)
     refs = ("refs r JOIN collections c ON c.id = r.collection_id "
             f"WHERE c.name = {name} AND r.status = 'matched'")
     return Filter(
-        check=lambda pmid: f"EXISTS (SELECT 1 FROM {refs} AND r.pmid = {pmid})",
+        check=lambda pmid: exists(dialect, f"{refs} AND r.pmid = {pmid}"),
         source=f"SELECT r.pmid FROM {refs}",
         label="collection",
     )
@@ -155,11 +168,11 @@ def flag_filter(dialect: str, params: Params, flag: str) -> Filter:
     return any_of(parts, label=f"flag {flag}")
 
 
-def article_filter(condition: Callable[[str], str], label: str = "") -> Filter:
+def article_filter(dialect: str, condition: Callable[[str], str], label: str = "") -> Filter:
     """Articles whose row satisfies condition(alias), a condition on that alias of articles."""
     return Filter(
-        check=lambda pmid: (f"EXISTS (SELECT 1 FROM articles ar WHERE ar.pmid = {pmid} "
-                            f"AND {condition('ar')})"),
+        check=lambda pmid: exists(dialect, f"articles ar WHERE ar.pmid = {pmid} "
+                                           f"AND {condition('ar')}"),
         source=f"SELECT a.pmid FROM articles a WHERE {condition('a')}",
         label=label,
         row=condition,

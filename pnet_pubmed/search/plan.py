@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .compile import BM25_WEIGHTS, PG_RANK_WEIGHTS
 from .documents import document_columns, json_list
-from .filters import Filter, Params
+from .filters import Filter, Params, exists
 
 # How many rows the first statement counts at most per part; a part under it may drive.
 CAP = 5000
@@ -49,8 +49,8 @@ class TextMatch:
         if self.dialect == "sqlite":
             return (f"EXISTS (SELECT 1 FROM article_fts f WHERE f.article_fts MATCH "
                     f"{self.param} AND f.rowid = CAST({pmid} AS INTEGER))")
-        return (f"EXISTS (SELECT 1 FROM article_search s WHERE s.pmid = {pmid} "
-                f"AND s.document @@ {self.tsquery})")
+        return exists(self.dialect, f"article_search s WHERE s.pmid = {pmid} "
+                                    f"AND s.document @@ {self.tsquery}")
 
     @property
     def tsquery(self) -> str:
@@ -189,9 +189,19 @@ def _newest(dialect: str, others: Sequence[Filter], driver: Filter | None,
         frm = "articles a" if driver is None else (
             "candidates c CROSS JOIN articles a ON a.pmid = c.pmid")
     else:
-        order = "a.year DESC NULLS LAST, length(a.pmid) DESC, a.pmid DESC"
+        order = "a.year DESC NULLS LAST, a.pmid DESC"
         frm = "articles a" if driver is None else (
             "candidates c JOIN articles a ON a.pmid = c.pmid")
+        if driver is None:
+            # The (year, pmid) index walked backwards gives this order, NULL years first:
+            # those come from a branch of their own, so that the walk stops after the hits.
+            branches = [f"(SELECT a.pmid, a.year FROM articles a WHERE a.year IS {test} AND "
+                        f"{where} ORDER BY {key} LIMIT {lim})"
+                        for test, key in (("NOT NULL", "a.year DESC, a.pmid DESC"),
+                                          ("NULL", "a.pmid DESC"))]
+            select = (f"SELECT w.pmid, NULL AS score FROM ({' UNION ALL '.join(branches)}) w "
+                      f"ORDER BY w.year DESC NULLS LAST, w.pmid DESC LIMIT {lim}")
+            return _Ranked(select, f"{frm} WHERE {where}", order)
     select = f"SELECT a.pmid, NULL AS score FROM {frm} WHERE {where} ORDER BY {order} LIMIT {lim}"
     return _Ranked(select, f"{frm} WHERE {where}", order)
 
