@@ -156,17 +156,19 @@ def _ranked(text: TextMatch, others: Sequence[Filter], driver: Filter | None,
     its size. SQLite reads the PMID from the FTS5 rowid; PostgreSQL from article_search."""
     if text.dialect == "sqlite":
         score = f"-bm25(f.article_fts, {', '.join(str(w) for w in BM25_WEIGHTS)})"
-        pmid, tie, where = "CAST(f.rowid AS TEXT)", "f.rowid", f"f.article_fts MATCH {text.param}"
+        key, where = "f.rowid", f"f.article_fts MATCH {text.param}"
+        pmid, key_pmid = "CAST(f.rowid AS TEXT)", "CAST(tie AS TEXT)"  # the rowid is the PMID
         # CROSS JOIN: SQLite keeps the candidates as the outer loop, one index seek each.
         frm = "article_fts f" if driver is None else (
             "candidates c CROSS JOIN article_fts f ON f.rowid = CAST(c.pmid AS INTEGER)")
     else:
         score = f"ts_rank_cd('{PG_RANK_WEIGHTS}'::float4[], s.document, {text.tsquery}, 1)"
-        pmid, tie, where = "s.pmid", "s.pmid", f"s.document @@ {text.tsquery}"
+        key, where = "s.pmid", f"s.document @@ {text.tsquery}"
+        pmid, key_pmid = "s.pmid", "tie"
         frm = "article_search s" if driver is None else (
             "candidates c JOIN article_search s ON s.pmid = c.pmid")
-    matched = (f"matched AS MATERIALIZED (SELECT {pmid} AS pmid, {score} AS score, "
-               f"{tie} AS tie FROM {frm} WHERE {where}{_checks(others, pmid)})")
+    matched = (f"matched AS MATERIALIZED (SELECT {key} AS tie, {score} AS score "
+               f"FROM {frm} WHERE {where}{_checks(others, pmid)})")
 
     def order(at: str) -> str:
         # Ties go to the higher PMID: a number on SQLite, digits (longer is higher) on PG.
@@ -174,7 +176,7 @@ def _ranked(text: TextMatch, others: Sequence[Filter], driver: Filter | None,
             return f"{at}score DESC, {at}tie DESC"
         return f"{at}score DESC, length({at}tie) DESC, {at}tie DESC"
 
-    select = f"SELECT pmid, score, tie FROM matched ORDER BY {order('')} LIMIT {lim}"
+    select = f"SELECT {key_pmid} AS pmid, score, tie FROM matched ORDER BY {order('')} LIMIT {lim}"
     return _Ranked(select, "matched", order("h."), (matched,), counted=True)
 
 
