@@ -29,7 +29,6 @@ from .filters import (
     type_filter,
     ui_member,
 )
-from .headings import resolve
 from .plan import TextMatch
 from .query import And, Field, Node, Not, Or, is_text, parse_year_range
 from .tokens import FIRST_AUTHOR, author_key
@@ -150,6 +149,8 @@ class Criteria:
     def heading(self, term: str, explode: bool, qualifiers: Member | None = None,
                 major: bool = False) -> Filter:
         """Articles indexed with a MeSH heading (and the descriptors below it when explode)."""
+        from .headings import resolve  # the vocabulary only when a heading is asked for
+
         found = resolve(self.conn, term, explode)
         if found.note and found.note not in self.notes:
             self.notes.append(found.note)
