@@ -49,7 +49,7 @@ def test_postgresql_urls_hide_the_password_and_keep_the_options():
     assert "s@cret" not in target.shown and "***" in target.shown
     assert "host='db.example'" in target.conninfo and "port='5433'" in target.conninfo
     assert "password='s@cret'" in target.conninfo and "dbname='pnet'" in target.conninfo
-    assert "options='-csearch_path=work'" in target.conninfo
+    assert "options='-c jit=off -csearch_path=work'" in target.conninfo  # no JIT, the schema
     with pytest.raises(StoreError, match="unsupported database 'mysql://u:\\*\\*\\*@h/d'"):
         dbapi.parse_url("mysql://u:pw@h/d")
 

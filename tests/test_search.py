@@ -457,14 +457,19 @@ def test_driving_from_filters_or_from_the_matches_agrees(loaded, corpus, monkeyp
         (None, {"mesh": ["Neoplasms"], "major": True}),
         (None, {"author": "Yao"}),
         ("cancer*", {"collection": COLLECTION}),
+        (None, {"mesh": ["Humans"], "year": (2000, 2010)}),
+        ("(Yao[1au] OR 2011[dp]) AND 2010:2012[dp]", {"journal": "J Clin Oncol"}),
     ]
     exact = [search(loaded, q, limit=15, **kw) for q, kw in cases]
     assert all(exact)
-    # Every filter checked per match (or per article, newest first): none drives.
-    monkeypatch.setattr(search_plan, "CAP", 0)
-    again = [search(loaded, q, limit=15, **kw) for q, kw in cases]
-    assert [[h.pmid for h in r] for r in again] == [[h.pmid for h in r] for r in exact]
-    assert [r.total for r in again] == [r.total for r in exact]
+    # Every filter checked per match (or per article, newest first): none drives. Then the
+    # smallest filter drives whenever it is smaller than the matches.
+    for name, value in (("CAP", 0), ("DRIVE", 1e9)):
+        with monkeypatch.context() as m:
+            m.setattr(search_plan, name, value)
+            again = [search(loaded, q, limit=15, **kw) for q, kw in cases]
+        assert [[h.pmid for h in r] for r in again] == [[h.pmid for h in r] for r in exact]
+        assert [r.total for r in again] == [r.total for r in exact]
 
 
 def test_the_top_hits_are_the_best_of_all_matches(loaded):

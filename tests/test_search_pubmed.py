@@ -130,6 +130,11 @@ def test_tags_combine_with_words_and_each_other(db, records):
         records, lambda a: a.year == 2011)
     mixed = (ever | yao) - reviews
     assert mixed and found(db, "(everolimus[tiab] OR Yao[au]) NOT Review[pt]") == mixed
+    years = _expect(records, lambda a: a.year in (2010, 2011))
+    first = _expect(records, lambda a: _authors(a, "yao", first_only=True))
+    assert first - years and found(db, "Yao[1au] AND 2010:2011[dp]") == first & years
+    assert found(db, "(Yao[1au] OR 2011[dp]) AND 2010:2011[dp]") == (first | _expect(
+        records, lambda a: a.year == 2011)) & years
     # Ranked by the words; the tags only select.
     hits = run(db, "everolimus AND Yao[au]", "--format", "json")
     rows = json.loads(hits.stdout)

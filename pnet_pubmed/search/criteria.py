@@ -16,6 +16,7 @@ from .compile import to_fts5, to_tsquery
 from .errors import SearchError
 from .filters import (
     Filter,
+    Member,
     Params,
     all_of,
     any_of,
@@ -26,9 +27,8 @@ from .filters import (
     mesh_filter,
     none_of,
     type_filter,
-    ui_set,
+    ui_member,
 )
-from .headings import resolve
 from .plan import TextMatch
 from .query import And, Field, Node, Not, Or, is_text, parse_year_range
 from .tokens import FIRST_AUTHOR, author_key
@@ -66,7 +66,8 @@ def journal_filter(conn: ReadConnection, params: Params, journal: str) -> Filter
     if _ISSN.fullmatch(issn):
         issn = issn if "-" in issn else f"{issn[:4]}-{issn[4:]}"
         value = params.add(issn)
-        return article_filter(f"(a.issn = {value} OR a.issn_linking = {value})",
+        return article_filter(conn.dialect,
+                              lambda a: f"({a}.issn = {value} OR {a}.issn_linking = {value})",
                               label="journal")
     # Journals are few next to articles: match their names here, then use the title index.
     titles = [
@@ -75,7 +76,8 @@ def journal_filter(conn: ReadConnection, params: Params, journal: str) -> Filter
         if key in (_journal_key(row[0]), _journal_key(row[1]), _journal_key(row[2]))
         or _journal_key(row[0]).startswith(key + " ")
     ]
-    return article_filter(f"a.journal_title IN {params.add_list(titles)}", label="journal")
+    names = params.add_list(titles)
+    return article_filter(conn.dialect, lambda a: f"{a}.journal_title IN {names}", label="journal")
 
 
 def type_names(conn: ReadConnection, publication_type: str) -> list[str]:
@@ -85,13 +87,15 @@ def type_names(conn: ReadConnection, publication_type: str) -> list[str]:
             if row[0].lower() == want.lower() or (row[1] or "") == want.upper()]
 
 
-def year_filter(params: Params, year_from: int | None, year_to: int | None) -> Filter:
-    conditions = []
-    if year_from is not None:
-        conditions.append(f"a.year >= {params.add(year_from)}")
-    if year_to is not None:
-        conditions.append(f"a.year <= {params.add(year_to)}")
-    return article_filter(" AND ".join(conditions), label="year")
+def year_filter(dialect: str, params: Params, year_from: int | None,
+                year_to: int | None) -> Filter:
+    """Articles published in the range (either end may be open)."""
+    bounds = [(">=", params.add(year_from)) if year_from is not None else None,
+              ("<=", params.add(year_to)) if year_to is not None else None]
+    used = [b for b in bounds if b is not None]
+    return article_filter(
+        dialect, lambda a: " AND ".join(f"{a}.year {op} {value}" for op, value in used),
+        label="year")
 
 
 def split(node: Node | None) -> tuple[Node | None, list[Node]]:
@@ -142,15 +146,16 @@ class Criteria:
             filters.insert(0, self.text(text[0] if len(text) == 1 else type(node)(tuple(text))))
         return all_of(filters) if isinstance(node, And) else any_of(filters)
 
-    def heading(self, term: str, explode: bool, qualifiers: str | None = None,
+    def heading(self, term: str, explode: bool, qualifiers: Member | None = None,
                 major: bool = False) -> Filter:
         """Articles indexed with a MeSH heading (and the descriptors below it when explode)."""
+        from .headings import resolve  # the vocabulary only when a heading is asked for
+
         found = resolve(self.conn, term, explode)
         if found.note and found.note not in self.notes:
             self.notes.append(found.note)
-        return mesh_filter(self.conn.dialect, self.params,
-                           ui_set(self.conn.dialect, self.params, found.uis), qualifiers, major,
-                           f"MeSH {found.name}")
+        return mesh_filter(self.conn.dialect, ui_member(self.conn.dialect, self.params, found.uis),
+                           qualifiers, major, f"MeSH {found.name}")
 
     def field(self, field: Field) -> Filter:
         """The articles a value tag selects: [au], [1au], [mh], [majr] (and :noexp), [pt],
@@ -161,7 +166,8 @@ class Criteria:
             key = author_key(value)
             if not key:
                 raise SearchError(f"{where} needs a name, e.g. Yao JC[{tag}]")
-            return author_filter(params, (FIRST_AUTHOR if tag == "1au" else "") + key, tag)
+            return author_filter(self.conn.dialect, params,
+                                 (FIRST_AUTHOR if tag == "1au" else "") + key, tag)
         if tag in ("mh", "mh:noexp", "majr", "majr:noexp"):
             return self.heading(value, explode=not tag.endswith(":noexp"),
                                 major=tag.startswith("majr"))
@@ -171,17 +177,19 @@ class Criteria:
             return journal_filter(self.conn, params, value)
         if tag == "dp":
             try:
-                return year_filter(params, *parse_year_range(value))
+                return year_filter(self.conn.dialect, params, *parse_year_range(value))
             except SearchError as e:
                 raise SearchError(f"{where}: {e}; [dp] takes years, as 2011[dp] or "
                                   "2009:2015[dp]") from None
         if tag == "pmid":
             if not (value.isascii() and value.isdigit() and len(value) <= 9):
                 raise SearchError(f"{where}: {value!r} is not a PMID")
-            return article_filter(f"a.pmid = {params.add(value.lstrip('0') or '0')}", label=tag)
+            pmid = params.add(value.lstrip("0") or "0")
+            return article_filter(self.conn.dialect, lambda a: f"{a}.pmid = {pmid}", label=tag)
         # A DOI as typed, or in lower or upper case (DOIs are the same in any case).
         forms = sorted({value, value.lower(), value.upper()})
-        return article_filter(f"a.doi IN {params.add_list(forms)}", label=tag)
+        dois = params.add_list(forms)
+        return article_filter(self.conn.dialect, lambda a: f"{a}.doi IN {dois}", label=tag)
 
     def options(self, mesh: Sequence[str], explode: bool, major: bool, qualifier: str | None,
                 author: str | None, journal: str | None, year: tuple[int | None, int | None],
@@ -192,23 +200,24 @@ class Criteria:
         quals = None if qualifier is None else qualifier_uis(qualifier, params)
         found = [self.heading(term, explode, quals, major) for term in mesh]
         if quals is not None and not mesh:
-            found.append(mesh_filter(dialect, params, None, quals, major, "qualifier"))
+            found.append(mesh_filter(dialect, None, quals, major, "qualifier"))
         if author is not None:
-            found.append(author_filter(params, author_key(author)))
+            found.append(author_filter(dialect, params, author_key(author)))
         if publication_type is not None:
             found.append(type_filter(dialect, params, type_names(self.conn, publication_type)))
         if collection is not None:
-            found.append(collection_filter(params, collection))
+            found.append(collection_filter(dialect, params, collection))
         if year != (None, None):
-            found.append(year_filter(params, *year))
+            found.append(year_filter(dialect, params, *year))
         if journal is not None:
             found.append(journal_filter(self.conn, params, journal))
         found += [flag_filter(dialect, params, flag) for flag in flags]
         return found
 
 
-def qualifier_uis(value: str, params: Params) -> str:
-    """An SQL set of the UIs of the MeSH qualifiers whose name (any case) or UI is value."""
+def qualifier_uis(value: str, params: Params) -> Member:
+    """Membership in the MeSH qualifiers whose name (any case) or UI is value."""
     name = params.add(value.strip().lower())
     ui = params.add(value.strip().upper())
-    return f"(SELECT ui FROM mesh_qualifiers WHERE lower(name) = {name} OR ui = {ui})"
+    return lambda col: (f"{col} IN (SELECT ui FROM mesh_qualifiers WHERE lower(name) = {name} "
+                        f"OR ui = {ui})")

@@ -27,7 +27,7 @@ from .criteria import Criteria, split
 from .documents import as_list, document
 from .errors import SearchError
 from .filters import Params
-from .plan import COUNT_CAP, TextMatch, choose_driver, estimates_sql, hits_sql
+from .plan import COUNT_CAP, TextMatch, choose_driver, estimates_sql, hits_sql, smallest
 from .query import Node, parse_query, positive_terms
 from .results import SearchHit, SearchResults
 from .snippets import snippet
@@ -87,9 +87,9 @@ def translated() -> Iterator[None]:
 def check_database(conn: ReadConnection, collection: str | None) -> None:
     """The schema revision is the one this code reads, and the collection (if any) exists."""
     params = Params()
-    row = conn.one(estimates_sql(None, (), collection, params), params)
+    row = conn.one(estimates_sql(None, (), collection, params, conn.dialect), params)
     assert row is not None
-    _check_estimates(conn, row[0], collection, list(row[1:]))
+    _check_estimates(conn, row[0], collection, list(row[2:]))
 
 
 def _check_estimates(conn: ReadConnection, revision: str | None, collection: str | None,
@@ -182,13 +182,14 @@ def _run(criteria: Criteria, node: Node | None, filters: list, collection: str |
         engine_query = to_fts5(ranked) if conn.dialect == "sqlite" else to_tsquery(ranked)
         text = TextMatch(conn.dialect, params.add(engine_query))
     filters = [criteria.predicate(p) for p in predicates] + filters
-    row = conn.one(estimates_sql(text, filters, collection, params), params)
+    row = conn.one(estimates_sql(text, filters, collection, params, conn.dialect), params)
     assert row is not None
-    counts = list(row[1:])
+    stored, counts = row[1], list(row[2:])
     _check_estimates(conn, row[0], collection, counts)
     matches = counts.pop(0) if text is not None else None
-    driver = choose_driver(matches, filters, counts)
-    rows = conn.rows(hits_sql(conn.dialect, text, filters, driver, limit, collection,
+    driver = choose_driver(matches, filters, counts, stored, limit)
+    counter, _ = smallest(filters, counts)
+    rows = conn.rows(hits_sql(conn.dialect, text, filters, driver, counter, limit, collection,
                               snippets=ranked is not None, params=params), params)
     terms = positive_terms(node) if node is not None else []
     hits = []

@@ -36,8 +36,9 @@ class Filter:
     check: Callable[[str], str]
     source: str | None
     label: str = ""
-    # Conditions on the articles row (year, journal): checked by a join, not an EXISTS.
-    on_article: bool = False
+    # A condition on the articles row (year, journal) on a given alias of it: checked in place
+    # where the query reads that row anyway.
+    row: Callable[[str], str] | None = None
 
 
 def _unindexed(dialect: str, column: str) -> str:
@@ -46,8 +47,11 @@ def _unindexed(dialect: str, column: str) -> str:
     return f"+{column}" if dialect == "sqlite" else column
 
 
-def _exists(table: str, where: str, pmid: str) -> str:
-    return f"EXISTS (SELECT 1 FROM {table} WHERE x.pmid = {pmid} AND {where})"
+def exists(dialect: str, body: str) -> str:
+    """EXISTS (SELECT 1 FROM body): a lookup for the one article the check is about. On
+    PostgreSQL with OFFSET 0, which keeps the planner from turning it into a join over every
+    row that passes (a plan that depends on its estimates; this one is the same every time)."""
+    return f"EXISTS (SELECT 1 FROM {body}{' OFFSET 0' if dialect == 'postgresql' else ''})"
 
 
 def _table_filter(dialect: str, table: str, where: Callable[[Callable[[str], str]], str],
@@ -61,34 +65,41 @@ def _table_filter(dialect: str, table: str, where: Callable[[Callable[[str], str
         return _unindexed(dialect, c)
 
     return Filter(
-        check=lambda pmid: _exists(table, where(unindexed), pmid),
+        check=lambda pmid: exists(dialect, f"{table} WHERE x.pmid = {pmid} AND "
+                                           f"{where(unindexed)}"),
         source=f"SELECT x.pmid FROM {table} WHERE {where(plain)}",
         label=label,
     )
 
 
-def mesh_filter(dialect: str, params: Params, descriptors: str | None, qualifiers: str | None,
+# A condition that a column's value is in a set: member(column) -> SQL.
+Member = Callable[[str], str]
+
+
+def mesh_filter(dialect: str, descriptors: Member | None, qualifiers: Member | None,
                 major: bool, label: str) -> Filter:
-    """Articles indexed with one of the descriptors (an SQL set of UIs, None: any), with one of
-    the qualifiers under it when given, as a major topic when major (the pair
-    Descriptor/qualifier is major when either half is starred)."""
+    """Articles indexed with one of the descriptors (None: any), with one of the qualifiers
+    under it when given, as a major topic when major (the pair Descriptor/qualifier is major
+    when either half is starred)."""
     if qualifiers is None:
         def where(col) -> str:
             out = []
             if descriptors is not None:
-                out.append(f"{col('x.descriptor_ui')} IN {descriptors}")
+                out.append(descriptors(col("x.descriptor_ui")))
             if major:
-                out.append(f"({col('x.major')} OR EXISTS (SELECT 1 FROM article_mesh_qualifiers q "
-                           "WHERE q.pmid = x.pmid AND q.heading_position = x.position "
-                           "AND q.major))")
+                # A count, not an EXISTS: PostgreSQL would hash every starred qualifier of the
+                # database first; this looks up the heading's own (its primary key).
+                out.append(f"({col('x.major')} OR (SELECT count(*) FROM article_mesh_qualifiers "
+                           "q WHERE q.pmid = x.pmid AND q.heading_position = x.position "
+                           "AND q.major) > 0)")
             return " AND ".join(out) or "1 = 1"
 
         return _table_filter(dialect, "article_mesh_headings x", where, label)
 
     def pair_where(col) -> str:
-        out = [f"{col('x.qualifier_ui')} IN {qualifiers}"]
+        out = [qualifiers(col("x.qualifier_ui"))]
         if descriptors is not None:
-            out.append(f"{col('x.descriptor_ui')} IN {descriptors}")
+            out.append(descriptors(col("x.descriptor_ui")))
         if major:
             out.append(f"({col('h.major')} OR {col('x.major')})")
         return " AND ".join(out)
@@ -98,23 +109,26 @@ def mesh_filter(dialect: str, params: Params, descriptors: str | None, qualifier
     return _table_filter(dialect, pairs, pair_where, label)
 
 
-def ui_set(dialect: str, params: Params, uis: Sequence[str]) -> str:
-    """An SQL set of UIs bound as one value, however many (an exploded heading has hundreds):
-    a JSON array on SQLite, an array on PostgreSQL."""
+def ui_member(dialect: str, params: Params, uis: Sequence[str]) -> Member:
+    """Membership in a set of UIs bound as one value, however many (an exploded heading has
+    hundreds): a JSON array on SQLite; an array on PostgreSQL, compared with = ANY so that
+    the planner sees the values (and its statistics of them)."""
     if dialect == "sqlite":
         import json
 
-        return f"(SELECT value FROM json_each({params.add(json.dumps(list(uis)))}))"
-    return f"(SELECT unnest(CAST({params.add(list(uis))} AS text[])))"
+        value = params.add(json.dumps(list(uis)))
+        return lambda col: f"{col} IN (SELECT value FROM json_each({value}))"
+    value = params.add(list(uis))
+    return lambda col: f"{col} = ANY(CAST({value} AS text[]))"
 
 
-def author_filter(params: Params, key: str, label: str = "author") -> Filter:
+def author_filter(dialect: str, params: Params, key: str, label: str = "author") -> Filter:
     """Articles with an author under this key of article_author_keys (its primary key is
     (key, pmid): a check is one lookup)."""
     value = params.add(key)
     return Filter(
-        check=lambda pmid: f"EXISTS (SELECT 1 FROM article_author_keys k "
-                           f"WHERE k.key = {value} AND k.pmid = {pmid})",
+        check=lambda pmid: exists(dialect, f"article_author_keys k WHERE k.key = {value} "
+                                           f"AND k.pmid = {pmid}"),
         source=f"SELECT k.pmid FROM article_author_keys k WHERE k.key = {value}",
         label=label,
     )
@@ -127,13 +141,13 @@ def type_filter(dialect: str, params: Params, names: Sequence[str]) -> Filter:
                          lambda col: f"{col('x.name')} IN {wanted}", "publication type")
 
 
-def collection_filter(params: Params, collection: str) -> Filter:
+def collection_filter(dialect: str, params: Params, collection: str) -> Filter:
     """Articles a matched reference of the collection links to."""
     name = params.add(collection)
     refs = ("refs r JOIN collections c ON c.id = r.collection_id "
             f"WHERE c.name = {name} AND r.status = 'matched'")
     return Filter(
-        check=lambda pmid: f"EXISTS (SELECT 1 FROM {refs} AND r.pmid = {pmid})",
+        check=lambda pmid: exists(dialect, f"{refs} AND r.pmid = {pmid}"),
         source=f"SELECT r.pmid FROM {refs}",
         label="collection",
     )
@@ -154,15 +168,14 @@ def flag_filter(dialect: str, params: Params, flag: str) -> Filter:
     return any_of(parts, label=f"flag {flag}")
 
 
-def article_filter(condition: str, source_where: str | None = None,
-                   label: str = "") -> Filter:
-    """Articles whose row satisfies condition, written on the alias `a` of articles."""
-    where = source_where or condition
+def article_filter(dialect: str, condition: Callable[[str], str], label: str = "") -> Filter:
+    """Articles whose row satisfies condition(alias), a condition on that alias of articles."""
     return Filter(
-        check=lambda pmid: condition,
-        source=f"SELECT a.pmid FROM articles a WHERE {where}",
+        check=lambda pmid: exists(dialect, f"articles ar WHERE ar.pmid = {pmid} "
+                                           f"AND {condition('ar')}"),
+        source=f"SELECT a.pmid FROM articles a WHERE {condition('a')}",
         label=label,
-        on_article=True,
+        row=condition,
     )
 
 
@@ -170,7 +183,7 @@ def any_of(filters: Sequence[Filter], label: str = "") -> Filter:
     """Articles that pass at least one of the filters."""
     sources = [f.source for f in filters]
     return Filter(
-        check=lambda pmid: "(" + " OR ".join(f"({_standalone(f, pmid)})" for f in filters)
+        check=lambda pmid: "(" + " OR ".join(f"({f.check(pmid)})" for f in filters)
                            + ")",
         source=None if None in sources else " UNION ".join(s for s in sources if s),
         label=label,
@@ -181,11 +194,11 @@ def all_of(filters: Sequence[Filter], label: str = "") -> Filter:
     """Articles that pass every filter (the source of the first that has one drives)."""
     driver = next((f for f in filters if f.source is not None), None)
     return Filter(
-        check=lambda pmid: "(" + " AND ".join(f"({_standalone(f, pmid)})" for f in filters)
+        check=lambda pmid: "(" + " AND ".join(f"({f.check(pmid)})" for f in filters)
                            + ")",
         source=None if driver is None else (
             f"SELECT d.pmid FROM ({driver.source}) d WHERE "
-            + " AND ".join(f"({_standalone(f, 'd.pmid')})" for f in filters if f is not driver)
+            + " AND ".join(f"({f.check('d.pmid')})" for f in filters if f is not driver)
             if len(filters) > 1 else driver.source),
         label=label,
     )
@@ -193,13 +206,5 @@ def all_of(filters: Sequence[Filter], label: str = "") -> Filter:
 
 def none_of(inner: Filter, label: str = "") -> Filter:
     """Articles that do not pass the filter."""
-    return Filter(check=lambda pmid: f"NOT ({_standalone(inner, pmid)})", source=None,
+    return Filter(check=lambda pmid: f"NOT ({inner.check(pmid)})", source=None,
                   label=label)
-
-
-def _standalone(f: Filter, pmid: str) -> str:
-    """The check of f that stands on its own: a condition on the articles row becomes an
-    EXISTS over articles keyed by the PMID."""
-    if not f.on_article:
-        return f.check(pmid)
-    return f"EXISTS (SELECT 1 FROM articles a WHERE a.pmid = {pmid} AND {f.check(pmid)})"

@@ -19,10 +19,13 @@ from dataclasses import dataclass
 
 from .compile import BM25_WEIGHTS, PG_RANK_WEIGHTS
 from .documents import document_columns, json_list
-from .filters import Filter, Params, _standalone
+from .filters import Filter, Params, exists
 
 # How many rows the first statement counts at most per part; a part under it may drive.
 CAP = 5000
+# Driving from a filter costs about its size; walking articles newest first until `limit`
+# pass costs about limit * articles / size: a filter drives below sqrt(DRIVE * limit * N).
+DRIVE = 0.3
 # How many hits past which a filters-only search says "more than" instead of counting them.
 COUNT_CAP = 10_000
 
@@ -46,8 +49,8 @@ class TextMatch:
         if self.dialect == "sqlite":
             return (f"EXISTS (SELECT 1 FROM article_fts f WHERE f.article_fts MATCH "
                     f"{self.param} AND f.rowid = CAST({pmid} AS INTEGER))")
-        return (f"EXISTS (SELECT 1 FROM article_search s WHERE s.pmid = {pmid} "
-                f"AND s.document @@ {self.tsquery})")
+        return exists(self.dialect, f"article_search s WHERE s.pmid = {pmid} "
+                                    f"AND s.document @@ {self.tsquery}")
 
     @property
     def tsquery(self) -> str:
@@ -59,17 +62,21 @@ class _Ranked:
     """The parts of the hits statement one strategy fills in."""
 
     select: str  # the hits: pmid, score, tie (a PMID-ordered tie-break)
-    total: str  # a scalar subquery: how many articles pass
+    passing: str  # FROM … WHERE … of every article that passes, or the CTE that holds them
     order: str  # the order of the hits, on h (the hits) and a (their articles rows)
-    candidates: str | None = None  # a driver's PMIDs, computed first
+    ctes: tuple[str, ...] = ()  # computed first, each once
+    counted: bool = False  # passing is a CTE of them all: the total is exact
 
 
 def estimates_sql(text: TextMatch | None, filters: Sequence[Filter], collection: str | None,
-                  params: Params) -> str:
-    """One row: the schema revision, whether the collection exists, then the capped count of
-    the full-text matches (when there is query text) and of each filter with a source."""
+                  params: Params, dialect: str = "sqlite") -> str:
+    """One row: the schema revision, about how many articles are stored, whether the
+    collection exists, then the capped count of the full-text matches (when there is query
+    text) and of each filter with a source."""
     cap = params.add(CAP)
-    parts = ["(SELECT version_num FROM alembic_version)"]
+    stored = ("(SELECT max(rowid) FROM articles)" if dialect == "sqlite" else
+              "(SELECT CAST(reltuples AS bigint) FROM pg_class WHERE oid = 'articles'::regclass)")
+    parts = ["(SELECT version_num FROM alembic_version)", stored]
     if collection is not None:
         parts.append(f"(SELECT count(*) FROM collections WHERE name = {params.add(collection)})")
     sources = ([text.source()] if text is not None else []) + [
@@ -78,78 +85,105 @@ def estimates_sql(text: TextMatch | None, filters: Sequence[Filter], collection:
     return "SELECT " + ", ".join(parts)
 
 
-def choose_driver(matches: int | None, filters: Sequence[Filter],
-                  counts: Sequence[int]) -> Filter | None:
+def smallest(filters: Sequence[Filter], counts: Sequence[int]) -> tuple[Filter | None, int]:
+    """The filter with a source that the fewest articles pass, and its capped count."""
+    sourced = [f for f in filters if f.source is not None]
+    if not sourced:
+        return None, 0
+    n, i = min((n, i) for i, n in enumerate(counts))
+    return sourced[i], n
+
+
+def choose_driver(matches: int | None, filters: Sequence[Filter], counts: Sequence[int],
+                  stored: int | None, limit: int) -> Filter | None:
     """The filter that drives the search, or None: the full-text matches drive (with query
-    text), or the articles newest first (without). A filter drives when fewer than CAP articles
-    pass it, and fewer than the matches."""
-    sized = sorted((n, i) for i, n in enumerate(counts))
-    if not sized:
+    text), or the articles newest first (without). With query text, a filter drives when
+    fewer than CAP articles pass it, and fewer than the matches; without, when so few pass it
+    that reading them all costs less than walking the articles newest first."""
+    found, n = smallest(filters, counts)
+    if found is None or n >= CAP:
         return None
-    n, i = sized[0]
-    if n >= CAP or (matches is not None and n >= matches):
-        return None
-    return [f for f in filters if f.source is not None][i]
+    if matches is not None:
+        return found if n < matches else None
+    # PostgreSQL says -1 (or 0) before the table was ever analysed: assume many articles.
+    articles = stored if stored and stored > 0 else 10**9
+    return found if n * n < DRIVE * limit * articles else None
 
 
 def hits_sql(dialect: str, text: TextMatch | None, filters: Sequence[Filter],
-             driver: Filter | None, limit: int, collection: str | None, snippets: bool,
-             params: Params) -> str:
-    """The statement of the hits: pmid, score, total, then the details of each (see
-    detail_columns), best first."""
+             driver: Filter | None, counter: Filter | None, limit: int,
+             collection: str | None, snippets: bool, params: Params) -> str:
+    """The statement of the hits: pmid, score, total (counted up to COUNT_CAP + 1), then the
+    details of each (see detail_columns), best first. Without query text and a driver, the
+    total is counted from the counter's articles (the filter the fewest pass)."""
     others = [f for f in filters if f is not driver]
     lim = params.add(limit)
     if text is None:
-        part = _newest(dialect, others, driver, lim, params)
-    elif dialect == "sqlite":
-        part = _sqlite_ranked(text, others, driver, lim)
+        part = _newest(dialect, others, driver, lim)
     else:
-        part = _pg_ranked(text, others, driver, lim)
+        part = _ranked(text, others, driver, lim)
+    passing = part.passing
+    if text is None and driver is None and counter is not None:
+        passing = (f"({_candidates(counter)}) c WHERE 1 = 1"
+                   + _checks([f for f in filters if f is not counter], "c.pmid"))
+    if part.counted:
+        total = f"(SELECT count(*) FROM {passing})"
+    else:
+        cap = params.add(COUNT_CAP + 1)
+        total = f"(SELECT count(*) FROM (SELECT 1 FROM {passing} LIMIT {cap}) n)"
     details = ", ".join(detail_columns(dialect, collection, snippets, params))
-    ctes = [] if part.candidates is None else [f"candidates AS MATERIALIZED ({part.candidates})"]
-    ctes.append(f"hits AS ({part.select})")
-    return (f"WITH {', '.join(ctes)} SELECT h.pmid, h.score, {part.total}, {details} "
+    ctes = [*part.ctes, f"hits AS ({part.select})"]
+    if driver is not None:
+        ctes.insert(0, f"candidates AS MATERIALIZED ({_candidates(driver)})")
+    return (f"WITH {', '.join(ctes)} SELECT h.pmid, h.score, {total}, {details} "
             f"FROM hits h JOIN articles a ON a.pmid = h.pmid ORDER BY {part.order}")
 
 
-def _checks(filters: Sequence[Filter], pmid: str) -> str:
-    return "".join(f" AND {_standalone(f, pmid)}" for f in filters)
+def _checks(filters: Sequence[Filter], pmid: str, on_articles: bool = False) -> str:
+    """" AND …" for each filter's check of the PMID expression; on_articles: the query reads
+    the article's row as `a`, where conditions on it apply as they are."""
+    return "".join(f" AND {f.row('a') if on_articles and f.row else f.check(pmid)}"
+                   for f in filters)
 
 
 def _candidates(driver: Filter | None) -> str | None:
     return None if driver is None else f"SELECT DISTINCT d.pmid FROM ({driver.source}) d"
 
 
-def _sqlite_ranked(text: TextMatch, others: Sequence[Filter], driver: Filter | None,
-                   lim: str) -> _Ranked:
-    rank = f"bm25(f.article_fts, {', '.join(str(w) for w in BM25_WEIGHTS)})"
-    where = f"f.article_fts MATCH {text.param}{_checks(others, 'CAST(f.rowid AS TEXT)')}"
-    # CROSS JOIN: SQLite keeps the candidates as the outer loop, one index seek each.
-    frm = "article_fts f" if driver is None else (
-        "candidates c CROSS JOIN article_fts f ON f.rowid = CAST(c.pmid AS INTEGER)")
-    select = (f"SELECT CAST(f.rowid AS TEXT) AS pmid, -{rank} AS score, f.rowid AS tie "
-              f"FROM {frm} WHERE {where} ORDER BY {rank}, f.rowid DESC LIMIT {lim}")
-    return _Ranked(select, f"(SELECT count(*) FROM {frm} WHERE {where})",
-                   "h.score DESC, h.tie DESC", _candidates(driver))
+def _ranked(text: TextMatch, others: Sequence[Filter], driver: Filter | None,
+            lim: str) -> _Ranked:
+    """Every passing match with its score, computed once: the hits are its best, the total
+    its size. SQLite reads the PMID from the FTS5 rowid; PostgreSQL from article_search."""
+    if text.dialect == "sqlite":
+        score = f"-bm25(f.article_fts, {', '.join(str(w) for w in BM25_WEIGHTS)})"
+        key, where = "f.rowid", f"f.article_fts MATCH {text.param}"
+        pmid, key_pmid = "CAST(f.rowid AS TEXT)", "CAST(tie AS TEXT)"  # the rowid is the PMID
+        # CROSS JOIN: SQLite keeps the candidates as the outer loop, one index seek each.
+        frm = "article_fts f" if driver is None else (
+            "candidates c CROSS JOIN article_fts f ON f.rowid = CAST(c.pmid AS INTEGER)")
+    else:
+        score = f"ts_rank_cd('{PG_RANK_WEIGHTS}'::float4[], s.document, {text.tsquery}, 1)"
+        key, where = "s.pmid", f"s.document @@ {text.tsquery}"
+        pmid, key_pmid = "s.pmid", "tie"
+        frm = "article_search s" if driver is None else (
+            "candidates c JOIN article_search s ON s.pmid = c.pmid")
+    matched = (f"matched AS MATERIALIZED (SELECT {key} AS tie, {score} AS score "
+               f"FROM {frm} WHERE {where}{_checks(others, pmid)})")
+
+    def order(at: str) -> str:
+        # Ties go to the higher PMID: a number on SQLite, digits (longer is higher) on PG.
+        if text.dialect == "sqlite":
+            return f"{at}score DESC, {at}tie DESC"
+        return f"{at}score DESC, length({at}tie) DESC, {at}tie DESC"
+
+    select = f"SELECT {key_pmid} AS pmid, score, tie FROM matched ORDER BY {order('')} LIMIT {lim}"
+    return _Ranked(select, "matched", order("h."), (matched,), counted=True)
 
 
-def _pg_ranked(text: TextMatch, others: Sequence[Filter], driver: Filter | None,
-               lim: str) -> _Ranked:
-    score = f"ts_rank_cd('{PG_RANK_WEIGHTS}'::float4[], s.document, {text.tsquery}, 1)"
-    where = f"s.document @@ {text.tsquery}{_checks(others, 's.pmid')}"
-    frm = "article_search s" if driver is None else (
-        "candidates c JOIN article_search s ON s.pmid = c.pmid")
-    tie = "length(s.pmid) DESC, s.pmid DESC"
-    select = (f"SELECT s.pmid, {score} AS score FROM {frm} WHERE {where} "
-              f"ORDER BY score DESC, {tie} LIMIT {lim}")
-    return _Ranked(select, f"(SELECT count(*) FROM {frm} WHERE {where})",
-                   "h.score DESC, length(h.pmid) DESC, h.pmid DESC", _candidates(driver))
-
-
-def _newest(dialect: str, others: Sequence[Filter], driver: Filter | None, lim: str,
-            params: Params) -> _Ranked:
+def _newest(dialect: str, others: Sequence[Filter], driver: Filter | None,
+            lim: str) -> _Ranked:
     """Without query text: the articles that pass every filter, newest first."""
-    where = "1 = 1" + _checks(others, "a.pmid")
+    where = "1 = 1" + _checks(others, "a.pmid", on_articles=True)
     if dialect == "sqlite":
         # SQLite sorts NULL lowest, so DESC puts it last already; an explicit NULLS LAST, or a
         # tie-break the year index does not hold, would stop it walking that index.
@@ -157,13 +191,21 @@ def _newest(dialect: str, others: Sequence[Filter], driver: Filter | None, lim: 
         frm = "articles a" if driver is None else (
             "candidates c CROSS JOIN articles a ON a.pmid = c.pmid")
     else:
-        order = "a.year DESC NULLS LAST, length(a.pmid) DESC, a.pmid DESC"
+        order = "a.year DESC NULLS LAST, a.pmid DESC"
         frm = "articles a" if driver is None else (
             "candidates c JOIN articles a ON a.pmid = c.pmid")
+        if driver is None:
+            # The (year, pmid) index walked backwards gives this order, NULL years first:
+            # those come from a branch of their own, so that the walk stops after the hits.
+            branches = [f"(SELECT a.pmid, a.year FROM articles a WHERE a.year IS {test} AND "
+                        f"{where} ORDER BY {key} LIMIT {lim})"
+                        for test, key in (("NOT NULL", "a.year DESC, a.pmid DESC"),
+                                          ("NULL", "a.pmid DESC"))]
+            select = (f"SELECT w.pmid, NULL AS score FROM ({' UNION ALL '.join(branches)}) w "
+                      f"ORDER BY w.year DESC NULLS LAST, w.pmid DESC LIMIT {lim}")
+            return _Ranked(select, f"{frm} WHERE {where}", order)
     select = f"SELECT a.pmid, NULL AS score FROM {frm} WHERE {where} ORDER BY {order} LIMIT {lim}"
-    cap = params.add(COUNT_CAP + 1)
-    total = f"(SELECT count(*) FROM (SELECT 1 FROM {frm} WHERE {where} LIMIT {cap}) n)"
-    return _Ranked(select, total, order, _candidates(driver))
+    return _Ranked(select, f"{frm} WHERE {where}", order)
 
 
 def detail_columns(dialect: str, collection: str | None, snippets: bool,

@@ -13,7 +13,6 @@ from typing import Any
 from .engine import check_database, reading, translated
 from .errors import SearchError
 from .filters import Params
-from .headings import names, roll_up
 from .results import MeshCount
 
 # store/schema.py's prefix of the key of a descriptor stored without a UI (a test checks).
@@ -68,6 +67,8 @@ def mesh_profile(
 
 def _rolled_up(conn, where: str, params: Params, depth: int) -> list[tuple]:
     """(ui, name, articles, major articles) of each heading at the depth."""
+    from .headings import names, roll_up  # the vocabulary only for a roll-up
+
     stored = dict(conn.rows(
         "SELECT d.ui, d.name FROM mesh_descriptors d WHERE d.ui IN "
         f"(SELECT DISTINCT h.descriptor_ui FROM article_mesh_headings h {where})", params))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import itertools
 from dataclasses import dataclass
 
+from ..text import ascii_letters
 from .compile import FTS_COLUMNS
 from .query import Term
 from .tokens import TOKEN_RE, fold
@@ -25,16 +26,20 @@ class Document:
         return {c: getattr(self, c) for c in FTS_COLUMNS}
 
 
-def _matches(text: str, terms: list[Term]) -> tuple[list[tuple[int, int]], list[tuple]]:
-    """Token spans of a text, and the (first token, last token, term) of each term match."""
-    spans, folded = [], []
-    plain = text.isascii()  # the common case: folding is lower() and keeps every offset
-    for m in TOKEN_RE.finditer(text):
-        spans.append(m.span())
-        folded.append(m.group().lower() if plain else fold(m.group()))
-    where: dict[str, list[int]] = defaultdict(list)
-    for i, tok in enumerate(folded):
-        where[tok].append(i)
+def _matches(text: str, terms: list[Term]) -> tuple[int, list[tuple]]:
+    """The number of tokens of a text, and the (first token, last token, term) of each term
+    match."""
+    low = text.lower()
+    # A quick look first: most fields of a hit hold none of the words.
+    view = ascii_letters(low)
+    if all(term.tokens[0].isascii() and term.tokens[0] not in view for term in terms):
+        return 0, []
+    if len(low) == len(text):  # lower() kept the offsets and the token boundaries
+        folded = TOKEN_RE.findall(low)
+        if not text.isascii():
+            folded = [t if t.isascii() else fold(t) for t in folded]
+    else:
+        folded = [fold(t) for t in TOKEN_RE.findall(text)]
 
     def same(i: int, want: str, prefix: bool) -> bool:
         return folded[i].startswith(want) if prefix else folded[i] == want
@@ -42,17 +47,14 @@ def _matches(text: str, terms: list[Term]) -> tuple[list[tuple[int, int]], list[
     found = []
     for ti, term in enumerate(terms):
         n, head = len(term.tokens), term.tokens[0]
-        if n == 1 and term.prefix:
-            starts = [i for tok, idx in where.items() if tok.startswith(head) for i in idx]
-        else:
-            starts = where.get(head, [])
-        for i in starts:
-            if i + n <= len(folded) and all(
-                same(i + k, term.tokens[k], term.prefix and k == n - 1) for k in range(1, n)
-            ):
+        first_prefix = n == 1 and term.prefix
+        for i, tok in enumerate(folded):
+            if (tok.startswith(head) if first_prefix else tok == head) and i + n <= len(folded) \
+                    and all(same(i + k, term.tokens[k], term.prefix and k == n - 1)
+                            for k in range(1, n)):
                 found.append((i, i + n - 1, ti))
     found.sort()
-    return spans, found
+    return len(folded), found
 
 
 def snippet(doc: Document, terms: list[Term], highlight: tuple[str, str]) -> str | None:
@@ -64,7 +66,7 @@ def snippet(doc: Document, terms: list[Term], highlight: tuple[str, str]) -> str
     for text in (doc.abstract, doc.title, doc.mesh, doc.keywords):
         if not text:
             continue
-        spans, found = _matches(text, terms)
+        count, found = _matches(text, terms)
         if not found:
             continue
         # The window of SNIPPET_TOKENS tokens that holds the most distinct terms.
@@ -77,13 +79,15 @@ def snippet(doc: Document, terms: list[Term], highlight: tuple[str, str]) -> str
                 window = (score, start, inside)
         assert window is not None
         if best is None or window[0][0] > best[0][0][0]:
-            best = (window, text, spans)
+            best = (window, text, count)
         if best[0][0][0] == len(terms):
             break  # every term is in view: no later field can do better
     if best is None:
         return None
-    (_, start, inside), text, spans = best
-    end = min(len(spans), start + SNIPPET_TOKENS)
+    (_, start, inside), text, count = best
+    end = min(count, start + SNIPPET_TOKENS)
+    # Token offsets of the chosen text, up to the window's end (the tokens _matches counted).
+    spans = [m.span() for m in itertools.islice(TOKEN_RE.finditer(text), end)]
     marks = sorted({(spans[f][0], spans[last][1]) for f, last, _ in inside})
     out, pos = [], spans[start][0]
     for s_, e_ in marks:
@@ -94,4 +98,4 @@ def snippet(doc: Document, terms: list[Term], highlight: tuple[str, str]) -> str
         pos = e_
     out.append(text[pos : spans[end - 1][1]])
     snippet = " ".join("".join(out).split())
-    return ("…" if start > 0 else "") + snippet + ("…" if end < len(spans) else "")
+    return ("…" if start > 0 else "") + snippet + ("…" if end < count else "")

@@ -14,7 +14,8 @@ the CLI take, and checks the schema revision without Alembic:
   (`mode=ro`) with a busy timeout, so a writer holding the lock makes it wait, not fail.
 * `postgresql://…`, `postgresql+psycopg://…`: psycopg 3, imported only then, in a session whose
   transactions are all READ ONLY, with server-side prepared statements off (every statement is
-  planned with its values, the same on a new connection as on the hundredth query).
+  planned with its values, the same on a new connection as on the hundredth query) and JIT
+  compilation off.
 
 Statements are written once for both drivers with `:name` placeholders (ReadConnection.execute
 turns them into the driver's own style); `in_list` spells an IN list of bound values.
@@ -93,6 +94,9 @@ def _conninfo(parts) -> str:
         values["dbname"] = unquote(parts.path.lstrip("/"))
     values.update(parse_qsl(parts.query))
     values.setdefault("connect_timeout", str(PG_CONNECT_TIMEOUT_S))
+    # No JIT: it compiles for tens of milliseconds whenever a plan's cost estimate is high,
+    # which for a search's short statements costs far more than it saves.
+    values["options"] = " ".join(filter(None, ["-c jit=off", values.get("options")]))
 
     def quoted(value: str) -> str:
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -113,6 +113,9 @@ articles = sa.Table(
     sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("date_revised", sa.Text),
     sa.Index(None, "year"),
+    # Search lists articles newest first, ties by PMID: PostgreSQL walks this backwards
+    # (SQLite the year index, whose entries hold the rowid). Revision 0008.
+    sa.Index(None, "year", "pmid"),
     sa.Index(None, "journal_title"),
     sa.Index(None, "iso_abbreviation"),
     sa.Index(None, "doi"),
