@@ -42,19 +42,9 @@ from pnet_pubmed.search.index import (
 )
 from pnet_pubmed.store import Store
 from pnet_pubmed.store import schema as t
-from pnet_pubmed.store.rows import mesh_ui
+from pnet_pubmed.store.rows import build_articles
 from pnet_pubmed.util import chunked
-from pnet_pubmed.values import (
-    AbstractSection,
-    Article,
-    Author,
-    Chemical,
-    CommentCorrection,
-    Keyword,
-    MeshHeading,
-    PublicationType,
-    Qualifier,
-)
+from pnet_pubmed.values import Article
 
 from .keys import NO_YEAR, record_title_words
 from .rows import ARTICLE_TABLES, COLUMNS, Chunk
@@ -122,19 +112,10 @@ class Writer:
     def _write_records(self, chunk: Chunk, file_id: int, file_name: str,
                        result: ChunkResult) -> None:
         conn = self.conn
-        a, m, f, d = t.articles.c, t.mirror_records.c, t.mirror_files.c, t.mirror_deletions.c
         stored: dict[str, sa.Row] = {}
         tombs: dict[str, str] = {}
         for piece in chunked(chunk.pmids, IN_CHUNK):
-            stored.update((r.pmid, r) for r in conn.execute(
-                sa.select(a.pmid, a.title, a.year, a.date_revised, f.name)
-                .select_from(t.articles.outerjoin(t.mirror_records, m.pmid == a.pmid)
-                             .outerjoin(t.mirror_files, f.id == m.file_id))
-                .where(a.pmid.in_(piece))))
-            tombs.update(conn.execute(
-                sa.select(d.pmid, f.name).join_from(t.mirror_deletions, t.mirror_files,
-                                                    f.id == d.file_id)
-                .where(d.pmid.in_(piece))).all())
+            self._versions(piece, stored, tombs)
         keep: set[str] = set()
         for pmid, revised in zip(chunk.pmids, chunk.date_revised, strict=True):
             if pmid in tombs and tombs[pmid] > file_name:
@@ -163,7 +144,7 @@ class Writer:
             self.journals.update(new_journals)
         revived = [p for p in chunk.pmids if p in tombs]
         for piece in chunked(revived, IN_CHUNK):
-            conn.execute(t.mirror_deletions.delete().where(d.pmid.in_(piece)))
+            conn.execute(t.mirror_deletions.delete().where(t.mirror_deletions.c.pmid.in_(piece)))
         # The search index (and any other derived data) follows the rows just written.
         started = time.perf_counter()
         if chunk.index == self.store.dialect and bulk_index(self.store):
@@ -177,6 +158,21 @@ class Writer:
             self.store.after_save_articles(conn, articles_of(chunk))
         result.index_seconds = time.perf_counter() - started
         result.written = len(chunk.pmids)
+
+    def _versions(self, pmids: list[str], stored: dict[str, sa.Row],
+                  tombs: dict[str, str]) -> None:
+        """What the store holds of these PMIDs: each stored article's title, year, DateRevised
+        and mirror file (into stored), and the file that deleted each tombstoned one."""
+        a, m, f, d = t.articles.c, t.mirror_records.c, t.mirror_files.c, t.mirror_deletions.c
+        stored.update((row.pmid, row) for row in self.conn.execute(
+            sa.select(a.pmid, a.title, a.year, a.date_revised, f.name)
+            .select_from(t.articles.outerjoin(t.mirror_records, m.pmid == a.pmid)
+                         .outerjoin(t.mirror_files, f.id == m.file_id))
+            .where(a.pmid.in_(pmids))))
+        tombs.update(self.conn.execute(
+            sa.select(d.pmid, f.name).join_from(t.mirror_deletions, t.mirror_files,
+                                                f.id == d.file_id)
+            .where(d.pmid.in_(pmids))).all())
 
     def _clear(self, pmids: list[str], stored: dict[str, sa.Row]) -> None:
         """Remove what the new versions of these records replace: child rows, title words."""
@@ -214,22 +210,13 @@ class Writer:
     def _delete(self, pmids: list[str], file_id: int, file_name: str,
                 result: ChunkResult) -> None:
         conn = self.conn
-        a, m, f, r = t.articles.c, t.mirror_records.c, t.mirror_files.c, t.refs.c
-        d = t.mirror_deletions.c
+        r = t.refs.c
         unique = sorted(set(pmids))
         stored: dict[str, sa.Row] = {}
         tombs: dict[str, str] = {}
         linked: set[str] = set()
         for piece in chunked(unique, IN_CHUNK):
-            stored.update((row.pmid, row) for row in conn.execute(
-                sa.select(a.pmid, a.title, a.year, f.name)
-                .select_from(t.articles.outerjoin(t.mirror_records, m.pmid == a.pmid)
-                             .outerjoin(t.mirror_files, f.id == m.file_id))
-                .where(a.pmid.in_(piece))))
-            tombs.update(conn.execute(
-                sa.select(d.pmid, f.name).join_from(t.mirror_deletions, t.mirror_files,
-                                                    f.id == d.file_id)
-                .where(d.pmid.in_(piece))).all())
+            self._versions(piece, stored, tombs)
             linked.update(conn.execute(
                 sa.select(r.pmid).where(r.pmid.in_(piece)).distinct()).scalars())
         # A record a later file brought back stays; so does a tombstone of a later file.
@@ -239,11 +226,11 @@ class Writer:
         dropped = [p for p in gone if p not in linked]
         self._forget_title_words((p, stored[p].title, stored[p].year) for p in gone)
         for piece in chunked(kept, IN_CHUNK):
-            conn.execute(t.mirror_records.delete().where(m.pmid.in_(piece)))
+            conn.execute(t.mirror_records.delete().where(t.mirror_records.c.pmid.in_(piece)))
         for piece in chunked(dropped, IN_CHUNK):
             # The foreign keys' cascades take the child rows, mirror_records and the search
             # index rows with the article.
-            conn.execute(t.articles.delete().where(a.pmid.in_(piece)))
+            conn.execute(t.articles.delete().where(t.articles.c.pmid.in_(piece)))
         tombstones = [(p, file_id) for p in unique if tombs.get(p, "") <= file_name]
         self.upsert(t.mirror_deletions, tombstones, ["file_id"])
         result.deleted += len(dropped)
@@ -427,56 +414,29 @@ def writer_for(store, conn: sa.Connection) -> Writer:
 # -- the Articles the hooks see ----------------------------------------------------------------
 
 
+# The child tables build_articles reads, in the order of store.rows.
+CHILD_TABLES = ("abstract_sections", "authors", "affiliations", "article_mesh_headings",
+                "article_mesh_qualifiers", "publication_types", "keywords", "chemicals",
+                "comments_corrections")
+
+
 def articles_of(chunk: Chunk) -> list[Article]:
-    """The chunk's records as Articles, rebuilt from its rows: what Store.after_save_articles'
-    hooks see after a save, as store.rows.build_articles would read them back."""
-    rows = chunk.rows
-    by_pmid: dict[str, dict[str, list]] = {}
+    """The chunk's records as Articles, rebuilt from its rows by store.rows.build_articles, as
+    the Store reads them back: what Store.after_save_articles' hooks see after a save."""
 
-    def group(name: str) -> None:
-        for r in rows[name]:
-            by_pmid.setdefault(r[0], {}).setdefault(name, []).append(r)
+    def dicts(name: str) -> list[dict]:
+        return [dict(zip(COLUMNS[name], row, strict=True)) for row in chunk.rows[name]]
 
-    for name in ("abstract_sections", "authors", "affiliations", "article_mesh_headings",
-                 "article_mesh_qualifiers", "publication_types", "keywords", "chemicals",
-                 "comments_corrections"):
-        group(name)
-    out = []
-    empty: dict[str, list] = {}
-    for r in rows["articles"]:
-        p = r[0]
-        parts = by_pmid.get(p, empty)
-        affiliations: dict[int, list[str]] = {}
-        for x in parts.get("affiliations", ()):
-            affiliations.setdefault(x[1], []).append(x[3])
-        qualifiers: dict[int, list[Qualifier]] = {}
-        for x in parts.get("article_mesh_qualifiers", ()):
-            qualifiers.setdefault(x[1], []).append(
-                Qualifier(chunk.qualifiers.get(x[4], x[4]), mesh_ui(x[4]), bool(x[5])))
-        out.append(Article(
-            pmid=p, title=r[1],
-            abstract=tuple(AbstractSection(text=x[4], label=x[2], nlm_category=x[3])
-                           for x in parts.get("abstract_sections", ())),
-            journal_title=r[3], iso_abbreviation=r[4], medline_ta=r[5], nlm_unique_id=r[6],
-            issn=r[7], issn_linking=r[8], year=r[9], pub_date=r[10], volume=r[11], issue=r[12],
-            pages=r[13], start_page=r[14], end_page=r[15], elocation=r[16],
-            authors=tuple(Author(last_name=x[2], fore_name=x[3], initials=x[4],
-                                 collective_name=x[5], orcid=x[6],
-                                 affiliations=tuple(affiliations.get(x[1], ())))
-                          for x in parts.get("authors", ())),
-            doi=r[17], pmcid=r[18], languages=tuple(_languages(r[19])),
-            publication_types=tuple(PublicationType(x[2], x[3])
-                                    for x in parts.get("publication_types", ())),
-            mesh=tuple(MeshHeading(chunk.descriptors.get(x[2], x[2]), mesh_ui(x[2]), bool(x[3]),
-                                   tuple(qualifiers.get(x[1], ())))
-                       for x in parts.get("article_mesh_headings", ())),
-            keywords=tuple(Keyword(x[2], bool(x[3])) for x in parts.get("keywords", ())),
-            chemicals=tuple(Chemical(x[2], x[3], x[4]) for x in parts.get("chemicals", ())),
-            comments_corrections=tuple(CommentCorrection(x[2], x[3], x[4])
-                                       for x in parts.get("comments_corrections", ())),
-            status=r[20], publication_status=r[21], is_book=bool(r[22]), date_revised=r[24],
-        ))
-    return out
+    articles = dicts("articles")
+    for a in articles:
+        a["languages"] = _languages(a["languages"])
+    children = {name: dicts(name) for name in CHILD_TABLES}
+    for h in children["article_mesh_headings"]:
+        h["name"] = chunk.descriptors.get(h["descriptor_ui"], h["descriptor_ui"])
+    for q in children["article_mesh_qualifiers"]:
+        q["name"] = chunk.qualifiers.get(q["qualifier_ui"], q["qualifier_ui"])
+    built = build_articles(articles, children)
+    return [built[a["pmid"]] for a in articles]
 
 
 def _languages(text: str) -> list[str]:
