@@ -14,7 +14,9 @@ from importlib import resources
 
 from ..journals import Journals
 from ..values import Citation, Name
-from .tokens import Token, features, normalise, tokenize
+from . import crf
+from .attributes import Encoder
+from .tokens import Token, features, index_gazetteer, journal_spans, normalise, tokenize
 
 LABELS = {"A": "author", "AS": "surname", "T": "title", "J": "journal", "Y": "year",
           "V": "volume", "I": "issue", "P": "pages", "D": "doi", "U": "url", "O": "other"}
@@ -54,12 +56,26 @@ class Labelled:
         return self.text[self.tokens[first].start: self.tokens[last].end]
 
 
-class Labeller:
-    """Loads the model once per process; tagging is thread-safe (one tagger per thread)."""
+# A batch this long first indexes the journal gazetteer (a tenth of a second, once).
+INDEX_GAZETTEER_FROM = 1000
 
-    def __init__(self, model_path: str | None = None) -> None:
-        self._path = model_path
+
+class Labeller:
+    """Loads the model once per process; tagging is thread-safe (one tagger per thread).
+
+    Tagging reads the model's weights and decodes in numpy, many strings at once (crf.py, the
+    labels crfsuite gives); reference=True tags with crfsuite itself, one string at a time, as
+    the model was trained (and as a model file this reader does not know is always tagged).
+    """
+
+    def __init__(self, model_path: str | None = None, reference: bool = False) -> None:
+        self._path = model_path or str(resources.files("pnet_pubmed") / "data"
+                                       / "reference_crf.model")
+        self._reference = reference
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._model: crf.CrfModel | None = None
+        self._unreadable = False  # the model file is not laid out as crf.py reads
 
     def _tagger(self):
         tagger = getattr(self._local, "tagger", None)
@@ -67,22 +83,58 @@ class Labeller:
             import pycrfsuite
 
             tagger = pycrfsuite.Tagger()
-            path = self._path or str(resources.files("pnet_pubmed") / "data"
-                                     / "reference_crf.model")
-            tagger.open(path)
+            tagger.open(self._path)
             self._local.tagger = tagger
         return tagger
+
+    def _encoder(self) -> Encoder | None:
+        """This thread's attribute encoder, or None to tag with crfsuite."""
+        if self._reference:
+            return None
+        encoder = getattr(self._local, "encoder", None)
+        if encoder is None:
+            with self._lock:
+                if self._model is None and not self._unreadable:
+                    try:
+                        self._model = crf.read_model(self._path)
+                    except (crf.ModelFormatError, OSError, UnicodeDecodeError):
+                        self._unreadable = True
+            if self._model is None:
+                return None
+            encoder = self._local.encoder = Encoder(self._model)
+        return encoder
 
     def label(self, raw: str, journals: Journals | None = None) -> Labelled:
         """The string's tokens labelled; journals gives the journal names the model's gazetteer
         feature looks for (the shipped table when None)."""
-        text = normalise(strip_number(raw))
-        tokens = tokenize(text)
-        if not tokens:
-            return Labelled(text, (), ())
+        return self.label_many([raw], journals)[0]
+
+    def label_many(self, raws: list[str], journals: Journals | None = None) -> list[Labelled]:
+        """label() for each string, decoded together."""
+        texts = [normalise(strip_number(raw)) for raw in raws]
+        tokens = [tokenize(text) for text in texts]
         gazetteer = (Journals.shipped() if journals is None else journals).gazetteer
-        labels = self._tagger().tag(features(text, tokens, gazetteer))
-        return Labelled(text, tuple(tokens), tuple(labels))
+        if len(raws) >= INDEX_GAZETTEER_FROM:
+            index_gazetteer(gazetteer)
+        todo = [k for k, t in enumerate(tokens) if t]
+        labels: list[tuple[str, ...]] = [()] * len(raws)
+        encoder = self._encoder() if todo else None
+        if encoder is not None:
+            spans = [journal_spans(tokens[k], gazetteer) for k in todo]
+            ids = encoder.encode([tokens[k] for k in todo], spans)
+            lengths = [len(tokens[k]) for k in todo]
+            best = crf.viterbi(encoder.model, crf.scores(encoder.model, ids), lengths).tolist()
+            names = encoder.model.labels
+            at = 0
+            for k, n in zip(todo, lengths, strict=True):
+                labels[k] = tuple(names[x] for x in best[at: at + n])
+                at += n
+        elif todo:
+            tagger = self._tagger()
+            for k in todo:
+                labels[k] = tuple(tagger.tag(features(texts[k], tokens[k], gazetteer)))
+        return [Labelled(text, tuple(toks), labs)
+                for text, toks, labs in zip(texts, tokens, labels, strict=True)]
 
 
 _default: Labeller | None = None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from ..text import strip_diacritics
 from .common import NORMALISE, spaces
@@ -20,8 +20,7 @@ _YEAR = re.compile(r"(?:1[89]\d\d|20[0-3]\d)[a-z]?")
 MAX_TOKENS = 400  # a reference is never longer; the rest of a glued run is left unlabelled
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     text: str
     start: int
     end: int
@@ -45,6 +44,24 @@ def tokenize(text: str) -> list[Token]:
 
 
 MAX_JOURNAL_WORDS = 10
+# The names of a gazetteer and every run of words a longer one of them starts with ("journal",
+# "journal of", …): journal_spans stops reading on once a run starts none of them.
+_prefixes: tuple[frozenset[str], frozenset[str]] | None = None
+
+
+def index_gazetteer(names: frozenset[str]) -> None:
+    """Let journal_spans skip the runs of words no name starts with (a long list's reading:
+    the index takes a tenth of a second to build, and is kept for this set of names)."""
+    global _prefixes
+    if _prefixes is not None and _prefixes[0] is names:
+        return
+    starts = set()
+    for name in names:
+        i = name.find(" ")
+        while i != -1:
+            starts.add(name[:i])
+            i = name.find(" ", i + 1)
+    _prefixes = (names, frozenset(starts))
 
 
 def journal_spans(tokens: list[Token], names: frozenset[str]) -> list[int]:
@@ -53,6 +70,7 @@ def journal_spans(tokens: list[Token], names: frozenset[str]) -> list[int]:
     words = [(i, t.text.lower()) for i, t in enumerate(tokens) if t.kind == "word"]
     folded = [strip_diacritics(w) for _, w in words]
     longest = [0] * len(tokens)
+    indexed = _prefixes[1] if _prefixes is not None and _prefixes[0] is names else None
     for a in range(len(words)):
         key = ""
         for b in range(a, min(len(words), a + MAX_JOURNAL_WORDS)):
@@ -62,16 +80,37 @@ def journal_spans(tokens: list[Token], names: frozenset[str]) -> list[int]:
                 for k in range(a, b + 1):
                     i = words[k][0]
                     longest[i] = max(longest[i], n)
+            if indexed is not None and key not in indexed:
+                break  # no name goes on from here
     return longest
 
 
-@lru_cache(maxsize=65536)
-def _shape(text: str) -> str:
+def _shape_by_rules(text: str) -> str:
+    """A token's shape: "Xxxxxx" -> "Xxx", "2005a" -> "ddx"; the definition _shape computes."""
     shape = re.sub(r"[A-Z]", "X", text)
     shape = re.sub(r"[a-z]", "x", shape)
     shape = re.sub(r"\d", "d", shape)
     shape = re.sub(r"[^Xxd]", "u", shape)
     return re.sub(r"(.)\1{2,}", r"\1\1", shape)  # "Xxxxxx" -> "Xxx"
+
+
+_SHAPE_ASCII = str.maketrans({chr(c): "X" if chr(c).isupper() else "x" if chr(c).islower()
+                              else "d" if chr(c).isdigit() else "u" for c in range(128)})
+_RUNS = re.compile(r"(.)\1{2,}")
+
+
+@lru_cache(maxsize=65536)
+def _shape(text: str) -> str:
+    if text.isascii():
+        shape = text.translate(_SHAPE_ASCII)
+    else:  # \d is any decimal digit; other letters than A-Z, a-z are "u"
+        shape = "".join("X" if "A" <= c <= "Z" else "x" if "a" <= c <= "z"
+                        else "d" if c.isdecimal() else "u" for c in text)
+    return _RUNS.sub(_two, shape) if len(shape) > 2 else shape
+
+
+def _two(m: re.Match[str]) -> str:
+    return m.group()[:2]
 
 
 def _word_class(t: Token) -> str:

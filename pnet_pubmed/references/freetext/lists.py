@@ -82,18 +82,23 @@ def _read_in_workers(chunks: list, report: Progress, journals: Journals) -> list
 
 def _read_entries(chunk: list[tuple[str, str, str, int]], journals: Journals) -> list[Citation]:
     # raw keeps the entry exactly as given, line breaks included
-    return [_read_one(body, key, position, entry, journals)
-            for entry, key, body, position in chunk]
+    return _read_many([(body, key, position, entry) for entry, key, body, position in chunk],
+                      journals)
 
 
-def _read_one(text: str, key: str, position: int, raw: str, journals: Journals) -> Citation:
-    """One reference's text (its lines joined) read by the rules and the labeller; `raw` is
-    what the Citation keeps as given."""
-    joined = join_lines(text)
-    citation = with_labelled_reading(fields.parse_reference(joined, key, position, journals),
-                                     joined, journals)
-    return replace(citation, raw=raw,
-                   alternatives=tuple(replace(a, raw=raw) for a in citation.alternatives))
+def _read_many(items: list[tuple[str, str, int, str]], journals: Journals) -> list[Citation]:
+    """(text, key, position, raw) of references (their lines joined here), read by the rules
+    and the labeller; `raw` is what each Citation keeps as given."""
+    joined = [join_lines(text) for text, _, _, _ in items]
+    rules = [fields.parse_reference(text, key, position, journals)
+             for text, (_, key, position, _) in zip(joined, items, strict=True)]
+    out = []
+    for citation, (_, _, _, raw) in zip(with_labelled_readings(rules, joined, journals), items,
+                                        strict=True):
+        out.append(replace(citation, raw=raw,
+                           alternatives=tuple(replace(a, raw=raw)
+                                              for a in citation.alternatives)))
+    return out
 
 
 def citations_from_texts(texts: Iterable[str],
@@ -104,7 +109,7 @@ def citations_from_texts(texts: Iterable[str],
         raise io.CitationInputError("a list of reference strings is needed, not one string "
                                     "(pass a Path to read a file)")
     journals = Journals.shipped() if journals is None else journals
-    citations = []
+    items = []
     total = 0
     for position, text in enumerate(texts, start=1):
         if not isinstance(text, str):
@@ -114,11 +119,12 @@ def citations_from_texts(texts: Iterable[str],
         if total > io.MAX_INPUT_BYTES:
             raise io.CitationInputError(f"the references are more than the "
                                         f"{io.MAX_INPUT_BYTES // 1_000_000} MB a list may have")
-        citations.append(_read_one(text.replace("\r\n", "\n").replace("\r", "\n"),
-                                   str(position), position, text, journals))
-    if not citations:
+        items.append((text.replace("\r\n", "\n").replace("\r", "\n"), str(position),
+                      position, text))
+    if not items:
         raise io.CitationInputError("no reference given")
-    return citations
+    return [c for k in range(0, len(items), _CHUNK)
+            for c in _read_many(items[k: k + _CHUNK], journals)]
 
 
 # What the style rules said a line is, beyond its fields: kept whoever read the fields.
@@ -136,13 +142,29 @@ def with_labelled_reading(citation: Citation, text: str,
                           journals: Journals | None = None) -> Citation:
     """The rules' reading and the trained labeller's, the fuller one first, the other as an
     alternative the matcher tries too."""
-    if citation.kind in ("pmid", "doi") or citation.reason in _NOT_REFERENCES:
-        return citation
+    return with_labelled_readings([citation], [text], journals)[0]
+
+
+def with_labelled_readings(citations: list[Citation], texts: list[str],
+                           journals: Journals | None = None) -> list[Citation]:
+    """with_labelled_reading of each (citation, text), the labeller reading them together."""
+    journals = Journals.shipped() if journals is None else journals
+    todo = [k for k, c in enumerate(citations)
+            if not (c.kind in ("pmid", "doi") or c.reason in _NOT_REFERENCES)]
+    if not todo:
+        return list(citations)
     from ..labeller import citation_from_labels, default_labeller
 
-    journals = Journals.shipped() if journals is None else journals
-    labelled = citation_from_labels(default_labeller().label(text, journals), citation.key,
-                                    citation.raw, citation.position, journals)
+    labelled = default_labeller().label_many([texts[k] for k in todo], journals)
+    out = list(citations)
+    for k, lab in zip(todo, labelled, strict=True):
+        c = citations[k]
+        out[k] = _with_labels(c, texts[k], citation_from_labels(lab, c.key, c.raw, c.position,
+                                                                journals))
+    return out
+
+
+def _with_labels(citation: Citation, text: str, labelled: Citation | None) -> Citation:
     if labelled is None:
         return citation
     kind = citation.kind if citation.kind in ("meeting_abstract", "epub_ahead") else "article"
