@@ -33,6 +33,7 @@ class Encoder:
 
     def __init__(self, model: CrfModel) -> None:
         self.model = model
+        self.label_names = np.array(model.labels, dtype=object)
         a = model.attribute
         self._bias = a("b")
         self._pos = np.array([a(f"pos={v}") for v in range(10)])
@@ -48,7 +49,10 @@ class Encoder:
         self._reset()
 
     def _reset(self) -> None:
-        self._rows: dict[tuple[str, str], int] = {}
+        # A token's kind follows from its text (a DOI starts "10." and holds a "/", a URL starts
+        # "http" or "www.", a word is letters and digits, a mark one other character), so the
+        # text alone keys its row.
+        self._rows: dict[str, int] = {}
         self._new: list[list[int]] = []
         self._table = np.zeros((0, _ROW), dtype=np.int64)
         # per class: the ids of "-2c=", "-1c=", "1c=", "2c=" and the class's number
@@ -79,7 +83,7 @@ class Encoder:
             flags = _INITIAL
         ids += (by_class[4], flags)
         row = len(self._rows)
-        self._rows[(text, kind)] = row
+        self._rows[text] = row
         self._new.append(ids)
         return row
 
@@ -93,11 +97,11 @@ class Encoder:
         starts: list[int] = []
         ends: list[int] = []
         for tokens in sequences:
-            for t in tokens:
-                r = rows_of.get((t[0], t[3]))
-                rows.append(self._row(t[0], t[3]) if r is None else r)
-                starts.append(t[1])
-                ends.append(t[2])
+            for text, start, end, kind in tokens:
+                r = rows_of.get(text)
+                rows.append(self._row(text, kind) if r is None else r)
+                starts.append(start)
+                ends.append(end)
         if self._new:
             self._table = np.concatenate([self._table, np.array(self._new, dtype=np.int64)])
             self._new = []

@@ -48,6 +48,21 @@ PRESENTED = re.compile(
     r"|\b(?:oral|poster)\s+presentation\b", re.I)
 
 
+def may_hold(text: str, *words: str) -> bool:
+    """False only when a pattern compiled with re.I that needs one of these lower-case words
+    cannot match the text: an ASCII text that holds none of them in any case. Any other text
+    may (re.I matches "ſ", "ı", "K" (Kelvin) to ASCII letters), and is searched."""
+    if not text.isascii():
+        return True
+    lower = text.lower()
+    return any(w in lower for w in words)
+
+
+def is_presented(text: str) -> bool:
+    """PRESENTED.search(text), skipped when the text has no word it needs."""
+    return may_hold(text, "present", "poster") and PRESENTED.search(text) is not None
+
+
 def spaces(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 

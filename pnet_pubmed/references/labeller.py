@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 
 from ..journals import Journals
@@ -41,15 +42,18 @@ class Labelled:
 
     def spans(self, label: str) -> list[tuple[int, int]]:
         """Runs of tokens with this label, as (first, last) token indexes."""
-        runs, start = [], None
-        for i, lab in enumerate(self.labels):
-            if lab == label and start is None:
+        return list(self._runs.get(label, ()))
+
+    @cached_property
+    def _runs(self) -> dict[str, list[tuple[int, int]]]:
+        """Every label's runs, found in one pass (spans is asked for each label in turn)."""
+        runs: dict[str, list[tuple[int, int]]] = {}
+        labels = self.labels
+        start = 0
+        for i in range(1, len(labels) + 1):
+            if i == len(labels) or labels[i] != labels[start]:
+                runs.setdefault(labels[start], []).append((start, i - 1))
                 start = i
-            elif lab != label and start is not None:
-                runs.append((start, i - 1))
-                start = None
-        if start is not None:
-            runs.append((start, len(self.labels) - 1))
         return runs
 
     def text_of(self, first: int, last: int) -> str:
@@ -123,11 +127,11 @@ class Labeller:
             spans = [journal_spans(tokens[k], gazetteer) for k in todo]
             ids = encoder.encode([tokens[k] for k in todo], spans)
             lengths = [len(tokens[k]) for k in todo]
-            best = crf.viterbi(encoder.model, crf.scores(encoder.model, ids), lengths).tolist()
-            names = encoder.model.labels
+            best = crf.viterbi(encoder.model, crf.scores(encoder.model, ids), lengths)
+            named = encoder.label_names[best].tolist()
             at = 0
             for k, n in zip(todo, lengths, strict=True):
-                labels[k] = tuple(names[x] for x in best[at: at + n])
+                labels[k] = tuple(named[at: at + n])
                 at += n
         elif todo:
             tagger = self._tagger()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import islice
 from typing import NamedTuple
 
 from ..text import strip_diacritics
@@ -35,12 +36,10 @@ def normalise(text: str) -> str:
 def tokenize(text: str) -> list[Token]:
     """Words (letters and digits together: "2005a", "e1234"), single punctuation marks, and
     whole DOIs and URLs, with their offsets in `text`."""
-    out = []
-    for m in _TOKEN.finditer(text):
-        out.append(Token(m.group(), m.start(), m.end(), m.lastgroup or "punct"))
-        if len(out) >= MAX_TOKENS:
-            break
-    return out
+    new = tuple.__new__
+    # every alternative of _TOKEN is a named group: lastgroup is always the kind
+    return [new(Token, (m.group(), m.start(), m.end(), m.lastgroup))
+            for m in islice(_TOKEN.finditer(text), MAX_TOKENS)]
 
 
 MAX_JOURNAL_WORDS = 10
@@ -67,22 +66,31 @@ def index_gazetteer(names: frozenset[str]) -> None:
 def journal_spans(tokens: list[Token], names: frozenset[str]) -> list[int]:
     """Per token, the length in words of the longest journal name of `names` (folded NLM
     titles and abbreviations, Journals.gazetteer) it is part of (0)."""
-    words = [(i, t.text.lower()) for i, t in enumerate(tokens) if t.kind == "word"]
-    folded = [strip_diacritics(w) for _, w in words]
+    words = [i for i, t in enumerate(tokens) if t[3] == "word"]
+    folded = [_folded(tokens[i][0]) for i in words]
     longest = [0] * len(tokens)
     indexed = _prefixes[1] if _prefixes is not None and _prefixes[0] is names else None
-    for a in range(len(words)):
-        key = ""
-        for b in range(a, min(len(words), a + MAX_JOURNAL_WORDS)):
-            key = folded[b] if b == a else f"{key} {folded[b]}"
+    count = len(words)
+    for a, key in enumerate(folded):
+        b = a
+        while True:
             if key in names:
                 n = b - a + 1
                 for k in range(a, b + 1):
-                    i = words[k][0]
-                    longest[i] = max(longest[i], n)
-            if indexed is not None and key not in indexed:
-                break  # no name goes on from here
+                    i = words[k]
+                    if longest[i] < n:
+                        longest[i] = n
+            b += 1
+            if b >= count or b - a >= MAX_JOURNAL_WORDS or (
+                    indexed is not None and key not in indexed):
+                break  # the words run out, or no name goes on from here
+            key = f"{key} {folded[b]}"
     return longest
+
+
+@lru_cache(maxsize=65536)
+def _folded(word: str) -> str:
+    return strip_diacritics(word.lower())
 
 
 def _shape_by_rules(text: str) -> str:

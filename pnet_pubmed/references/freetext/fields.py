@@ -15,12 +15,12 @@ from ..common import (
     NORMALISE,
     PAGE_PREFIX,
     PAGES,
-    PRESENTED,
     SUPPLEMENT,
     VOLUME,
     YEAR,
     clean_journal,
     clean_title,
+    is_presented,
     spaces,
     split_pages,
     unparsed,
@@ -145,13 +145,20 @@ class _Text:
     def __init__(self, text: str) -> None:
         self.orig = text
         self.work = text.translate(NORMALISE)
+        # For an ASCII text, the words a pattern needs that it holds (blanking removes words,
+        # never makes them): a pattern that needs none of them is not searched.
+        self._lower = self.work.lower() if self.work.isascii() else None
 
     def blank(self, start: int, end: int) -> None:
         pad = " " * (end - start)
         self.orig = self.orig[:start] + pad + self.orig[end:]
         self.work = self.work[:start] + pad + self.work[end:]
 
-    def take(self, pattern: re.Pattern[str]) -> list[re.Match[str]]:
+    def take(self, pattern: re.Pattern[str], *needs: str) -> list[re.Match[str]]:
+        """Every match of the pattern, blanked out of both texts. needs: lower-case words of
+        which the pattern (compiled with re.I) cannot match without one."""
+        if needs and self._lower is not None and not any(w in self._lower for w in needs):
+            return []
         found = list(pattern.finditer(self.work))
         for m in reversed(found):
             self.blank(m.start(), m.end())
@@ -214,19 +221,22 @@ def _parse_reference(raw: str, key: str, position: int, journals: Journals) -> C
 def _parse_fields(body: str, journals: Journals) -> dict | str:
     t = _Text(body)
     doi = None
-    for found in t.take(DOI):
+    # Each pattern is searched only where the words it needs are (take's needs).
+    for found in t.take(DOI) if "10." in t.work else ():
         doi = doi or found.group(1).rstrip(".,;)]")
     pmid = None
-    for found in t.take(PMID_IN_TEXT):
+    for found in t.take(PMID_IN_TEXT, "pmid"):
         pmid = pmid or found.group(1)
-    t.take(PMCID_IN_TEXT)
-    t.take(_URL)
-    t.take(_ACCESSED)
-    t.take(_SICI_FRAGMENT)
-    t.take(_DANGLING_LABEL)
-    t.take(_EPUB_DATE)
-    epub = bool(t.take(EPUB))
-    abstracts = t.take(ABSTRACT)
+    t.take(PMCID_IN_TEXT, "pmcid")
+    t.take(_URL, "http", "www.")
+    t.take(_ACCESSED, "accessed", "cited")
+    if "::" in t.work:
+        t.take(_SICI_FRAGMENT)
+    if t.work.rstrip().endswith(":"):  # the pattern ends in ":" and spaces
+        t.take(_DANGLING_LABEL)
+    t.take(_EPUB_DATE, "epub")
+    epub = bool(t.take(EPUB, "print", "advance", "press"))
+    abstracts = t.take(ABSTRACT, "abstr")
     abstract_number = abstracts[-1].group("number") if abstracts else None
 
     end = len(t.work.rstrip(" .,;:[]"))
@@ -324,10 +334,10 @@ def _parse_fields(body: str, journals: Journals) -> dict | str:
 
     kind = "article"
     page_text, first_page = split_pages(pages)
-    if abstract_number or PRESENTED.search(body):
+    if abstract_number or is_presented(body):
         kind = "meeting_abstract"
         page_text = first_page = None
-        if journal and PRESENTED.search(journal):
+        if journal and is_presented(journal):
             journal = None  # "Paper presented at: ESMO Congress" is a meeting, not a journal
     elif epub and not volume and not page_text:
         kind = "epub_ahead"

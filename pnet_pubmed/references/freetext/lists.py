@@ -10,7 +10,7 @@ from functools import partial
 from ...journals import Journals
 from ...values import Citation
 from .. import io
-from ..common import PRESENTED
+from ..common import is_presented
 from ..ids import pmids_on_a_line
 from . import fields
 from .entries import join_lines, split_entries
@@ -168,7 +168,7 @@ def _with_labels(citation: Citation, text: str, labelled: Citation | None) -> Ci
     if labelled is None:
         return citation
     kind = citation.kind if citation.kind in ("meeting_abstract", "epub_ahead") else "article"
-    if PRESENTED.search(text):
+    if is_presented(text):
         kind = "meeting_abstract"
     if kind == "epub_ahead" and (labelled.volume or labelled.first_page):
         kind = "article"
