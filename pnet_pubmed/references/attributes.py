@@ -114,14 +114,14 @@ class Encoder:
         i = np.arange(total, dtype=np.int64) - seq_first  # position in its sequence
         R = self._table[np.array(rows, dtype=np.int64)]
         flags = R[:, _FLAGS]
-        start = np.array(starts, dtype=np.int64)
-        end = np.array(ends, dtype=np.int64)
+        begin_at = np.array(starts, dtype=np.int64)
+        end_at = np.array(ends, dtype=np.int64)
         not_first, not_last = i > 0, i < n - 1
         before = np.ones(total, dtype=bool)
-        before[1:] = end[:-1] < start[1:]
+        before[1:] = end_at[:-1] < begin_at[1:]
         before |= ~not_first
         after = np.ones(total, dtype=bool)
-        after[:-1] = start[1:] > end[:-1]
+        after[:-1] = begin_at[1:] > end_at[:-1]
         after |= ~not_last
         prev_initial = np.zeros(total, dtype=bool)
         prev_initial[1:] = (flags[:-1] & _INITIAL) > 0
