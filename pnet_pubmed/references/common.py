@@ -58,12 +58,22 @@ def may_hold(text: str, *words: str) -> bool:
     return any(w in lower for w in words)
 
 
+PRESENTED_NEEDS = ("present", "poster")
+
+
 def is_presented(text: str) -> bool:
     """PRESENTED.search(text), skipped when the text has no word it needs."""
-    return may_hold(text, "present", "poster") and PRESENTED.search(text) is not None
+    return may_hold(text, *PRESENTED_NEEDS) and PRESENTED.search(text) is not None
+
+
+# In an ASCII text, white space other than single spaces: what spaces() has to change.
+_ASCII_ODD_SPACES = re.compile(r"[\t\n\r\f\v\x1c-\x1f]| {2}")
 
 
 def spaces(text: str) -> str:
+    """Every run of white space as one space, none at the ends."""
+    if text.isascii() and not _ASCII_ODD_SPACES.search(text):
+        return text.strip()  # single spaces only: nothing to join
     return _SPACES.sub(" ", text).strip()
 
 

@@ -41,7 +41,10 @@ def identifier_citation(body: str, key: str, raw: str, position: int) -> Citatio
 def pmids_on_a_line(text: str) -> list[Citation] | None:
     """"11334727, 21306238 15888888": PMIDs on one line (or a few), by commas or spaces; None
     when the text is anything else."""
-    ids = PMID_SEPARATORS.split(text.strip())
+    stripped = text.strip()
+    if not PMID_LINE.match(PMID_SEPARATORS.split(stripped, maxsplit=1)[0]):
+        return None  # the first is no PMID: no need to split a long list into words
+    ids = PMID_SEPARATORS.split(stripped)
     if len(ids) > 1 and all(PMID_LINE.match(i) for i in ids) and any(
             len(PMID_SEPARATORS.split(line.strip())) > 1 for line in text.splitlines()):
         return [Citation(key=str(n), raw=i, position=n, kind="pmid", pmid=i)

@@ -60,7 +60,8 @@ class Labelled:
         return self.text[self.tokens[first].start: self.tokens[last].end]
 
 
-# A batch this long first indexes the journal gazetteer (a tenth of a second, once).
+# A batch this long first indexes the journal gazetteer (a tenth of a second, once); the list
+# reader does it for a long list read in batches.
 INDEX_GAZETTEER_FROM = 1000
 
 

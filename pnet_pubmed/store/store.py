@@ -422,8 +422,12 @@ class Store:
             if not matches:
                 return
             r = t.refs.c
-            known = set(conn.execute(sa.select(r.key).where(r.collection_id == cid)).scalars())
-            missing = sorted({m.key for m in matches} - known)
+            keys = sorted({m.key for m in matches})
+            known: set[str] = set()
+            for chunk in chunked(keys, CHUNK):  # only this batch's keys: a long list stays linear
+                known.update(conn.execute(sa.select(r.key).where(
+                    r.collection_id == cid, r.key.in_(chunk))).scalars())
+            missing = [k for k in keys if k not in known]
             if missing:
                 shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
                 raise StoreError(f"no references with keys {shown} in {collection!r}")

@@ -139,6 +139,15 @@ def _find_quoted_title(work: str) -> int | None:
     return None
 
 
+# Patterns (compiled with re.I) that cannot match a text without one of these lower-case words:
+# _Text.take does not search an ASCII text that has none of them.
+NEEDS: dict[re.Pattern[str], tuple[str, ...]] = {
+    DOI: ("10.",), PMID_IN_TEXT: ("pmid",), PMCID_IN_TEXT: ("pmcid",), _URL: ("http", "www."),
+    _ACCESSED: ("accessed", "cited"), _EPUB_DATE: ("epub",),
+    EPUB: ("print", "advance", "press"), ABSTRACT: ("abstr",),
+}
+
+
 class _Text:
     """A reference with a normalised twin of equal length: find in one, slice the other."""
 
@@ -154,11 +163,15 @@ class _Text:
         self.orig = self.orig[:start] + pad + self.orig[end:]
         self.work = self.work[:start] + pad + self.work[end:]
 
-    def take(self, pattern: re.Pattern[str], *needs: str) -> list[re.Match[str]]:
-        """Every match of the pattern, blanked out of both texts. needs: lower-case words of
-        which the pattern (compiled with re.I) cannot match without one."""
-        if needs and self._lower is not None and not any(w in self._lower for w in needs):
-            return []
+    def take(self, pattern: re.Pattern[str]) -> list[re.Match[str]]:
+        """Every match of the pattern, blanked out of both texts."""
+        needs = NEEDS.get(pattern)
+        if needs and self._lower is not None:
+            for word in needs:
+                if word in self._lower:
+                    break
+            else:
+                return []
         found = list(pattern.finditer(self.work))
         for m in reversed(found):
             self.blank(m.start(), m.end())
@@ -221,22 +234,21 @@ def _parse_reference(raw: str, key: str, position: int, journals: Journals) -> C
 def _parse_fields(body: str, journals: Journals) -> dict | str:
     t = _Text(body)
     doi = None
-    # Each pattern is searched only where the words it needs are (take's needs).
-    for found in t.take(DOI) if "10." in t.work else ():
+    for found in t.take(DOI):
         doi = doi or found.group(1).rstrip(".,;)]")
     pmid = None
-    for found in t.take(PMID_IN_TEXT, "pmid"):
+    for found in t.take(PMID_IN_TEXT):
         pmid = pmid or found.group(1)
-    t.take(PMCID_IN_TEXT, "pmcid")
-    t.take(_URL, "http", "www.")
-    t.take(_ACCESSED, "accessed", "cited")
+    t.take(PMCID_IN_TEXT)
+    t.take(_URL)
+    t.take(_ACCESSED)
     if "::" in t.work:
         t.take(_SICI_FRAGMENT)
     if t.work.rstrip().endswith(":"):  # the pattern ends in ":" and spaces
         t.take(_DANGLING_LABEL)
-    t.take(_EPUB_DATE, "epub")
-    epub = bool(t.take(EPUB, "print", "advance", "press"))
-    abstracts = t.take(ABSTRACT, "abstr")
+    t.take(_EPUB_DATE)
+    epub = bool(t.take(EPUB))
+    abstracts = t.take(ABSTRACT)
     abstract_number = abstracts[-1].group("number") if abstracts else None
 
     end = len(t.work.rstrip(" .,;:[]"))
