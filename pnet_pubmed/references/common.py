@@ -66,13 +66,13 @@ def is_presented(text: str) -> bool:
     return may_hold(text, *PRESENTED_NEEDS) and PRESENTED.search(text) is not None
 
 
-# In an ASCII text, white space other than single spaces: what spaces() has to change.
-_ASCII_ODD_SPACES = re.compile(r"[\t\n\r\f\v\x1c-\x1f]| {2}")
+# In an ASCII text, the white space other than the space (two spaces are the other change).
+_ASCII_ODD_SPACES = re.compile(r"[\t\n\r\f\v\x1c-\x1f]")
 
 
 def spaces(text: str) -> str:
     """Every run of white space as one space, none at the ends."""
-    if text.isascii() and not _ASCII_ODD_SPACES.search(text):
+    if text.isascii() and "  " not in text and not _ASCII_ODD_SPACES.search(text):
         return text.strip()  # single spaces only: nothing to join
     return _SPACES.sub(" ", text).strip()
 

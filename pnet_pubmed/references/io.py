@@ -120,13 +120,15 @@ def detect_format(text: str) -> str:
             isinstance(i, str) or (isinstance(i, int) and not isinstance(i, bool)) for i in items
         ):
             return "csl-json"  # a JSON list of PMIDs, DOIs or reference strings
-    if re.search(r"^\s*@\s*(?:article|inproceedings|incollection|book|misc|conference|"
-                 r"proceedings|inbook|phdthesis|mastersthesis|techreport|unpublished|online|"
-                 r"report)\s*[{(]", stripped, re.I | re.M):
+    # (each pattern needs a character or word the text may not have at all)
+    if "@" in stripped and re.search(
+            r"^\s*@\s*(?:article|inproceedings|incollection|book|misc|conference|"
+            r"proceedings|inbook|phdthesis|mastersthesis|techreport|unpublished|online|"
+            r"report)\s*[{(]", stripped, re.I | re.M):
         return "bibtex"
-    if re.search(r"^PMID- *\d+", stripped, re.M):
+    if "PMID-" in stripped and re.search(r"^PMID- *\d+", stripped, re.M):
         return "medline"
-    if re.search(r"^TY  - ", stripped, re.M) and re.search(r"^(?:ER  -|TI  -|T1  -|AU  -)",
-                                                             stripped, re.M):
+    if "TY  - " in stripped and re.search(r"^TY  - ", stripped, re.M) and re.search(
+            r"^(?:ER  -|TI  -|T1  -|AU  -)", stripped, re.M):
         return "ris"
     return "text"

@@ -67,7 +67,8 @@ def journal_spans(tokens: list[Token], names: frozenset[str]) -> list[int]:
     """Per token, the length in words of the longest journal name of `names` (folded NLM
     titles and abbreviations, Journals.gazetteer) it is part of (0)."""
     words = [i for i, t in enumerate(tokens) if t[3] == "word"]
-    folded = [_folded(tokens[i][0]) for i in words]
+    known = _FOLDED
+    folded = [known.get(tokens[i][0]) or _folded(tokens[i][0]) for i in words]
     longest = [0] * len(tokens)
     indexed = _prefixes[1] if _prefixes is not None and _prefixes[0] is names else None
     count = len(words)
@@ -88,9 +89,14 @@ def journal_spans(tokens: list[Token], names: frozenset[str]) -> list[int]:
     return longest
 
 
-@lru_cache(maxsize=65536)
+_FOLDED: dict[str, str] = {}  # word -> its folded form, the last 100,000 or so
+
+
 def _folded(word: str) -> str:
-    return strip_diacritics(word.lower())
+    if len(_FOLDED) > 100_000:
+        _FOLDED.clear()
+    folded = _FOLDED[word] = strip_diacritics(word.lower())
+    return folded
 
 
 def _shape_by_rules(text: str) -> str:
