@@ -113,3 +113,17 @@ def test_the_name_shape_is_the_one_by_letter_case():
         if not 0xD800 <= c <= 0xDFFF:
             assert names._shape(chr(c) + "x") == by_case(chr(c) + "x")
     assert re.fullmatch(r"A+", names._shape("ØÁŁ"))
+
+
+@pytest.mark.parametrize("token", [
+    "Yao JC", " Yao JC ", "J.A. and Haller", "Smith & Jones", "Anderson J", "Sandy B",
+    "UK and Ireland neuroendocrine tumour society", "and Haller", "Haller and", "",
+])
+def test_an_author_token_splits_at_and_as_before(token):
+    parts = [p.strip() for p in re.split(r"(?:^|\s+)(?:and|&)\s+", token)]
+    if len(parts) > 1 and not all(not p or names._is_initials(p) or names._name_from_token(p)[0]
+                                  for p in parts):
+        parts = [token]
+    elif len(parts) > 1:
+        parts = [p for p in parts if p]
+    assert names._split_and(token) == parts

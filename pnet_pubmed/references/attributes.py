@@ -61,7 +61,7 @@ class Encoder:
         self._ctx: dict[int, int] = {}
 
     def _row(self, text: str, kind: str) -> int:
-        lower, cls, own = _own(text, kind)
+        lower, cls, own = _own.__wrapped__(text, kind)  # rows are kept: no second cache
         a = self.model.attribute
         none = self.model.none
         ids = [a(f) for f in own]

@@ -103,6 +103,8 @@ def _name_from_token(token: str) -> tuple[Name | None, bool]:
 
 def _split_and(token: str) -> list[str]:
     """'J.A. and Haller' → two tokens; 'UK and Ireland neuroendocrine tumour society' → one."""
+    if "and" not in token and "&" not in token:
+        return [token.strip()]  # what the split gives when nothing separates
     parts = [p.strip() for p in re.split(r"(?:^|\s+)(?:and|&)\s+", token)]
     if len(parts) == 1:
         return parts
