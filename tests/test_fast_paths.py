@@ -127,3 +127,38 @@ def test_an_author_token_splits_at_and_as_before(token):
     elif len(parts) > 1:
         parts = [p for p in parts if p]
     assert names._split_and(token) == parts
+
+
+def _endings(seed: int, count: int) -> list[str]:
+    """Texts whose ends are the ones _HANGING and _BROKEN_LINK look for, after a long start."""
+    rng = random.Random(seed)
+    ends = ["et al.", "et  \n al", "pp.", "vol.", "no.", "Article", "article   number",
+            ". . .", ".\n.\n.", "…", ",", ";", "-", "—", "(", "doi:", "doi : 10.", "DOI 10.1234",
+            "doi=10.12345", "doi", "=", ":", "10.", "10.12", "https://doi.org/10.3389/fendo.2014",
+            "http://x.org/" + "a" * 90,
+            "10.1016/j.cell." + "1" * 60, "www.who.int", "Sci U S A. 1978;75:1329-33.", "x",
+            " " * 70, "\n", "\t", "1", "٣", "  ", "ab"]
+    starts = ["", "Yao JC, Phan A. A title here. J Test. 2001;3:1-9.", "a" * 100,
+              "word " * 30, " " * 100, "doi" + " " * 60, "Lancet" + "\n" * 50]
+    spaces = [" ", "\n", "\t", ""]
+
+    def gap() -> str:  # white space of any length, where the patterns allow it
+        return rng.choice(spaces) * rng.choice((0, 1, 2, rng.randint(0, 60)))
+
+    return [rng.choice(starts) + "".join(rng.choice(ends) + gap()
+                                         for _ in range(rng.randint(1, 4)))
+            for _ in range(count)]
+
+
+def test_the_ends_of_an_entry_are_found_as_by_searching_all_of_it():
+    from pnet_pubmed.references.freetext import entries
+
+    hanging = broken = 0
+    for text in _endings(5, 30_000):
+        want = entries._HANGING.search(text) is not None
+        assert entries._hangs(text) == want, repr(text)
+        hanging += want
+        want = entries._BROKEN_LINK.search(text) is not None
+        assert entries._ends_in_broken_link(text) == want, repr(text)
+        broken += want
+    assert hanging > 1000 and broken > 1000
