@@ -75,7 +75,7 @@ def test_a_model_file_the_reader_does_not_know_is_tagged_by_crfsuite(tmp_path, m
     def refuse(path):
         raise ModelFormatError("unknown")
 
-    monkeypatch.setattr(labeller.crf, "read_model", refuse)
+    monkeypatch.setattr("pnet_pubmed.references.crf.read_model", refuse)
     fallback = labeller.Labeller()
     assert fallback._encoder() is None
     assert fallback.label(text) == labeller.Labeller(reference=True).label(text)
@@ -120,3 +120,17 @@ def test_the_token_shape_is_the_regular_expressions_one():
     for _ in range(3000):
         text = "".join(rng.choice(chars[:300]) for _ in range(rng.randint(1, 10)))
         assert tokens._shape.__wrapped__(text) == tokens._shape_by_rules(text), repr(text)
+
+
+def test_a_small_batch_is_tagged_by_crfsuite_and_a_long_one_in_numpy():
+    strings = _strings()[len(ODD): len(ODD) + labeller.FAST_FROM]  # each with tokens
+    reference = [labeller.Labeller(reference=True).label(s) for s in strings]
+    lab = labeller.Labeller()
+    assert lab.label_many(strings[:5]) == reference[:5]
+    assert lab._encoder(load=False) is None  # five strings: no model read, no numpy
+    assert lab.label_many(strings) == reference
+    assert lab._encoder(load=False) is not None  # a batch of FAST_FROM: tagged in numpy
+    assert lab.label_many(strings[:5]) == reference[:5]  # and so is all that follows
+    ready = labeller.Labeller()
+    ready.prepare()
+    assert ready._encoder(load=False) is not None

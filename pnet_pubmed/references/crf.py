@@ -59,41 +59,48 @@ def _u32(data: bytes, offset: int) -> int:
     return int.from_bytes(data[offset: offset + 4], "little")
 
 
+_PAIR = struct.Struct("<II")
+
+
 def _cqdb(data: bytes, start: int, count: int) -> list[bytes]:
     """The strings of a CQDB chunk, by id 0..count-1."""
     if start + _CQDB_HEADER.size > len(data):
         raise ModelFormatError("a string table lies outside the file")
     chunk, _, _, order, bwd_size, bwd_offset = _CQDB_HEADER.unpack_from(data, start)
-    if chunk != b"CQDB" or order != _CQDB_BYTEORDER or bwd_size < count or not bwd_offset:
+    if (chunk != b"CQDB" or order != _CQDB_BYTEORDER or bwd_size < count or not bwd_offset
+            or start + bwd_offset + 4 * count > len(data)):
         raise ModelFormatError("not a CQDB string table this reader knows")
     out = []
-    for i in range(count):
-        offset = _u32(data, start + bwd_offset + 4 * i)
-        if not offset:
-            raise ModelFormatError(f"string {i} is missing")
+    for i, offset in enumerate(np.frombuffer(data, "<u4", count, start + bwd_offset).tolist()):
         record = start + offset
-        if _u32(data, record) != i:
-            raise ModelFormatError(f"string {i} carries another id")
-        size = _u32(data, record + 4)
-        if size < 1 or record + 8 + size > len(data):
-            raise ModelFormatError(f"string {i} runs outside the file")
-        out.append(bytes(data[record + 8: record + 8 + size - 1]))
+        if not offset or record + 8 > len(data):
+            raise ModelFormatError(f"string {i} is missing")
+        rid, size = _PAIR.unpack_from(data, record)
+        if rid != i or size < 1 or record + 8 + size > len(data):
+            raise ModelFormatError(f"string {i} is not where its id says")
+        out.append(data[record + 8: record + 7 + size])
     return out
 
 
-def _refs(data: bytes, start: int, count: int, chunk_id: bytes) -> list[list[int]]:
-    """Feature ids per label (LFRF) or per attribute (AFRF), in the file's order: the first
-    `count` lists (crfsuite writes two more label lists than labels, and reads only these)."""
-    if data[start: start + 4] != chunk_id or _u32(data, start + 8) < count:
+def _refs(data: bytes, start: int, count: int, chunk_id: bytes) -> tuple[np.ndarray, ...]:
+    """(list, feature id) of each feature the first `count` lists of a LFRF (per label) or
+    AFRF (per attribute) chunk refer to, in the file's order (crfsuite writes two more label
+    lists than labels, and reads only these)."""
+    if (data[start: start + 4] != chunk_id or start + _CHUNK + 4 * count > len(data)
+            or _u32(data, start + 8) < count):
         raise ModelFormatError(f"no {chunk_id.decode()} chunk where the header says")
-    out = []
-    for i in range(count):
-        at = _u32(data, start + _CHUNK + 4 * i)
-        n = _u32(data, at)
-        if at + 4 + 4 * n > len(data):
-            raise ModelFormatError("a feature list runs outside the file")
-        out.append(list(struct.unpack_from(f"<{n}I", data, at + 4)))
-    return out
+    at = np.frombuffer(data, "<u4", count, start + _CHUNK).astype(np.int64)
+    if (at % 4).any() or (at + 4 > len(data)).any():
+        raise ModelFormatError("a feature list lies outside the file")
+    words = np.frombuffer(data, "<u4", len(data) // 4).astype(np.int64)  # the file, 4 by 4
+    n = words[at // 4]
+    if (at + 4 + 4 * n > len(data)).any():
+        raise ModelFormatError("a feature list runs outside the file")
+    owner = np.repeat(np.arange(count), n)
+    before = np.zeros(count, dtype=np.int64)
+    np.cumsum(n[:-1], out=before[1:])
+    index = np.repeat(at // 4 + 1 - before, n) + np.arange(int(n.sum()))
+    return owner, words[index]
 
 
 def read_model(path: str | Path) -> CrfModel:
@@ -116,22 +123,26 @@ def read_model(path: str | Path) -> CrfModel:
     if len(set(attributes)) != n_attrs:
         raise ModelFormatError("two attributes share a name")
 
+    # An attribute's weight for a label: crfsuite adds the weight of each feature the
+    # attribute refers to; with one feature per label at most, that sum is the weight itself.
+    owner, fids = _refs(data, off_attrrefs, n_attrs, b"AFRF")
+    if (fids >= n_features).any():
+        raise ModelFormatError("an attribute refers to a feature that is not there")
+    f = features[fids]
+    dst = f["dst"].astype(np.int64)
+    pair = owner * n_labels + dst
+    if ((f["type"] != _STATE).any() or (f["src"] != owner).any() or (dst >= n_labels).any()
+            or len(np.unique(pair)) != len(pair)):
+        raise ModelFormatError("an attribute has a feature this reader cannot use")
     state = np.zeros((n_attrs + 1, n_labels), dtype=np.float64)
-    for a, fids in enumerate(_refs(data, off_attrrefs, n_attrs, b"AFRF")):
-        dsts = set()
-        for fid in fids:
-            kind_, src, dst, weight = features[fid].tolist() if fid < n_features else (-1,) * 4
-            if kind_ != _STATE or src != a or not 0 <= dst < n_labels or dst in dsts:
-                raise ModelFormatError(f"attribute {a} has a feature this reader cannot use")
-            dsts.add(dst)  # one weight per label: adding them in any order is the same sum
-            state[a, dst] = weight
+    state[owner, dst] = f["weight"]
     transition = np.zeros((n_labels, n_labels), dtype=np.float64)
-    for i, fids in enumerate(_refs(data, off_labelrefs, n_labels, b"LFRF")):
-        for fid in fids:
-            kind_, src, dst, weight = features[fid].tolist() if fid < n_features else (-1,) * 4
-            if kind_ != _TRANSITION or src != i or not 0 <= dst < n_labels:
-                raise ModelFormatError(f"label {i} has a transition this reader cannot use")
-            transition[i, dst] = weight  # crfsuite sets, the last one wins
+    owner, fids = _refs(data, off_labelrefs, n_labels, b"LFRF")
+    for i, fid in zip(owner.tolist(), fids.tolist(), strict=True):
+        kind_, src, to, weight = features[fid].tolist() if fid < n_features else (-1,) * 4
+        if kind_ != _TRANSITION or src != i or not 0 <= to < n_labels:
+            raise ModelFormatError(f"label {i} has a transition this reader cannot use")
+        transition[i, to] = weight  # crfsuite sets, the last one wins
     names = {}
     for i, name in enumerate(attributes):
         try:

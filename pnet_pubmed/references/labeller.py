@@ -12,12 +12,15 @@ import threading
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from ..journals import Journals
 from ..values import Citation, Name
-from . import crf
-from .attributes import Encoder
 from .tokens import Token, features, index_gazetteer, journal_spans, normalise, tokenize
+
+if TYPE_CHECKING:  # numpy is imported only when a batch is tagged that way
+    from .attributes import Encoder
+    from .crf import CrfModel
 
 LABELS = {"A": "author", "AS": "surname", "T": "title", "J": "journal", "Y": "year",
           "V": "volume", "I": "issue", "P": "pages", "D": "doi", "U": "url", "O": "other"}
@@ -63,14 +66,19 @@ class Labelled:
 # A batch this long first indexes the journal gazetteer (a tenth of a second, once); the list
 # reader does it for a long list read in batches.
 INDEX_GAZETTEER_FROM = 1000
+# From this many strings in one batch, a thread tags in numpy (reading the model and importing
+# numpy take a fifth of a second, once; crfsuite tags a string in under a millisecond).
+FAST_FROM = 100
 
 
 class Labeller:
     """Loads the model once per process; tagging is thread-safe (one tagger per thread).
 
-    Tagging reads the model's weights and decodes in numpy, many strings at once (crf.py, the
-    labels crfsuite gives); reference=True tags with crfsuite itself, one string at a time, as
-    the model was trained (and as a model file this reader does not know is always tagged).
+    A batch of FAST_FROM strings or more (and every batch after it in the thread) is tagged
+    by reading the model's weights and decoding in numpy, many strings at once (crf.py, the
+    labels crfsuite gives); a smaller one by crfsuite itself, one string at a time, as the
+    model was trained. reference=True always tags with crfsuite, as does a model file crf.py
+    cannot read.
     """
 
     def __init__(self, model_path: str | None = None, reference: bool = False) -> None:
@@ -79,7 +87,7 @@ class Labeller:
         self._reference = reference
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._model: crf.CrfModel | None = None
+        self._model: CrfModel | None = None
         self._unreadable = False  # the model file is not laid out as crf.py reads
 
     def _tagger(self):
@@ -92,12 +100,15 @@ class Labeller:
             self._local.tagger = tagger
         return tagger
 
-    def _encoder(self) -> Encoder | None:
-        """This thread's attribute encoder, or None to tag with crfsuite."""
+    def _encoder(self, load: bool = True) -> Encoder | None:
+        """This thread's attribute encoder (made now when load), or None to tag with crfsuite."""
         if self._reference:
             return None
         encoder = getattr(self._local, "encoder", None)
-        if encoder is None:
+        if encoder is None and load:
+            from . import crf
+            from .attributes import Encoder
+
             with self._lock:
                 if self._model is None and not self._unreadable:
                     try:
@@ -108,6 +119,10 @@ class Labeller:
                 return None
             encoder = self._local.encoder = Encoder(self._model)
         return encoder
+
+    def prepare(self) -> None:
+        """Load what tagging a long list needs (before worker processes are forked)."""
+        self._encoder()
 
     def label(self, raw: str, journals: Journals | None = None) -> Labelled:
         """The string's tokens labelled; journals gives the journal names the model's gazetteer
@@ -123,8 +138,10 @@ class Labeller:
             index_gazetteer(gazetteer)
         todo = [k for k, t in enumerate(tokens) if t]
         labels: list[tuple[str, ...]] = [()] * len(raws)
-        encoder = self._encoder() if todo else None
+        encoder = self._encoder(load=len(todo) >= FAST_FROM) if todo else None
         if encoder is not None:
+            from . import crf
+
             spans = [journal_spans(tokens[k], gazetteer) for k in todo]
             ids = encoder.encode([tokens[k] for k in todo], spans)
             lengths = [len(tokens[k]) for k in todo]

@@ -79,6 +79,7 @@ def _read_in_workers(chunks: list, report: Progress, journals: Journals) -> list
     from ..labeller import default_labeller
 
     default_labeller().label("Warm A. Up. J Test. 2000;1:1-2.", journals)
+    default_labeller().prepare()
     out: list[Citation] = []
     read = partial(_read_entries, journals=journals)
     try:
