@@ -92,16 +92,16 @@ class Encoder:
         are their journal_spans."""
         if len(self._rows) > MAX_ROWS:
             self._reset()
-        rows_of = self._rows
-        rows: list[int] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        for tokens in sequences:
-            for text, start, end, kind in tokens:
-                r = rows_of.get(text)
-                rows.append(self._row(text, kind) if r is None else r)
-                starts.append(start)
-                ends.append(end)
+        flat = [t for tokens in sequences for t in tokens]
+        rows_of = self._rows.get
+        rows = [rows_of(t[0]) for t in flat]
+        for k, row in enumerate(rows):
+            if row is None:  # a text not seen before (or earlier in this batch)
+                text, kind = flat[k][0], flat[k][3]
+                found = rows_of(text)
+                rows[k] = self._row(text, kind) if found is None else found
+        offsets = np.array([(t[1], t[2]) for t in flat], dtype=np.int64).reshape(-1, 2)
+        begin_at, end_at = offsets[:, 0], offsets[:, 1]
         if self._new:
             self._table = np.concatenate([self._table, np.array(self._new, dtype=np.int64)])
             self._new = []
@@ -114,8 +114,6 @@ class Encoder:
         i = np.arange(total, dtype=np.int64) - seq_first  # position in its sequence
         R = self._table[np.array(rows, dtype=np.int64)]
         flags = R[:, _FLAGS]
-        begin_at = np.array(starts, dtype=np.int64)
-        end_at = np.array(ends, dtype=np.int64)
         not_first, not_last = i > 0, i < n - 1
         before = np.ones(total, dtype=bool)
         before[1:] = end_at[:-1] < begin_at[1:]
