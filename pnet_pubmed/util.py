@@ -1,8 +1,11 @@
-"""Small helpers several modules share: a sequence in batches, and messages on one line."""
+"""Small helpers several modules share: a sequence in batches, messages on one line, bulk work
+without the cycle collector."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 S = TypeVar("S", bound=Sequence[Any])
@@ -29,3 +32,18 @@ def one_line(text: object, limit: int | None = 200) -> str:
     if limit is None or len(flat) <= limit:
         return flat
     return flat[: limit - 1] + "…"
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while the block runs, as it was after. Building a
+    hundred thousand Citations (parsing, the parse cache, rows to store) creates millions of
+    objects, and every few hundred of them start a collection that walks all live ones: most
+    of the time goes there. What the block leaves as cyclic garbage is collected later."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -42,8 +42,8 @@ def test_numbers_of_any_length_start_new_references(marker, first):
 @pytest.mark.parametrize("marker", ["{n} ", "({n}) "])
 def test_a_list_past_ten_thousand_keeps_every_reference_apart(marker, monkeypatch):
     # Bare and bracketed numbers past 999 count only in the list's sequence: a whole list.
-    monkeypatch.setattr(lists, "with_labelled_reading",
-                        lambda citation, text, journals=None: citation)
+    monkeypatch.setattr(lists, "with_labelled_readings",
+                        lambda citations, texts, journals=None: citations)
     monkeypatch.setattr(lists, "PARALLEL_FROM", 10**9)
     text = "\n".join(marker.format(n=n) + LINE.format(n=n, name=_name(n), v=3, p=10)[len(
         f"{n}. "):] for n in range(1, 10_006))

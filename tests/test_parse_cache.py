@@ -41,13 +41,26 @@ def test_a_rerun_reads_nothing_again_and_asks_nothing(eutils, monkeypatch):
     assert Store(settings.db_url).references(first.collection) == rows
 
 
+def _with(items: list, field: str, value: object) -> list:
+    """The cache file's citations with one field of the first changed (a citation is a list
+    of cache._FIELDS)."""
+    first = list(items[0])
+    first[cache._FIELDS.index(field)] = value
+    return [first, *items[1:]]
+
+
 @pytest.mark.parametrize("tamper", [
-    lambda items: [{**items[0], "year": "2011; DROP TABLE refs"}] + items[1:],
-    lambda items: [{**items[0], "authors": [["x"]]}] + items[1:],
-    lambda items: [{**items[0], "kind": "evil"}] + items[1:],
+    lambda items: _with(items, "year", "2011; DROP TABLE refs"),
+    lambda items: _with(items, "authors", [["x"]]),
+    lambda items: _with(items, "authors", ["Yao"]),
+    lambda items: _with(items, "kind", "evil"),
+    lambda items: _with(items, "position", True),
+    lambda items: _with(items, "title", {"a": 1}),
+    lambda items: [items[0][:-1]] + items[1:],
     lambda items: {"not": "a list"},
     lambda items: [],
-], ids=["year", "authors", "kind", "object", "empty"])
+], ids=["year", "authors", "half-a-name", "kind", "position", "title", "short", "object",
+        "empty"])
 def test_a_tampered_cache_file_is_ignored(tmp_path, tamper):
     data = bundled_list().read_bytes()
     parsed = references_from_bytes(data, "list")
@@ -94,3 +107,26 @@ def test_the_parser_hash_covers_every_reader_module():
     assert modules and modules <= set(cache.parser_files())
     assert {"journals.py", "data/reference_crf.model", "data/journal_index.tsv.gz"} <= set(
         cache.parser_files())
+
+
+def _everything(c) -> tuple:
+    """Every field of a Citation, the reader and the alternative readings included (== leaves
+    those two out)."""
+    import dataclasses
+
+    return (dataclasses.astuple(dataclasses.replace(c, alternatives=())), c.reader,
+            tuple(_everything(a) for a in c.alternatives))
+
+
+def test_every_field_of_every_reading_comes_back(tmp_path):
+    # BMC's "Authors: Title. Journal Year, Volume(Issue):Pages." is read best by the labeller.
+    data = (Path(__file__).parent / "fixtures" / "styles" / "harvard.txt").read_bytes() + (
+        b"\n\n1. Reuler JB, Broudy VC, Cooney TG: Adult scurvy. JAMA 1985, 253(6):805-807.\n"
+        b"2. Finkel T, Holbrook NJ: Oxidants, oxidative stress and the biology of ageing. "
+        b"Nature 2000, 408(6809):239-247.\n")
+    parsed = references_from_bytes(data, "list")
+    assert any(c.alternatives for c in parsed) and any(c.reader == "labeller" for c in parsed)
+    assert any(a.raw == c.raw for c in parsed for a in c.alternatives)
+    cache.save(tmp_path, data, parsed)
+    assert [_everything(c) for c in cache.load(tmp_path, data)] == [
+        _everything(c) for c in parsed]

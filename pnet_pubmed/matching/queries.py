@@ -34,12 +34,19 @@ def ecitmatch_line(citation: Citation, tag: str, journals: Journals | None = Non
     author = citation.first_author
     author_field = f"{author.last} {author.initials}".strip() if author else ""
 
-    def clean(value) -> str:
-        return re.sub(r"[|\r\n]+", " ", str(value or "")).strip().lower()
-
     fields = [nlm_journal(citation, journals), citation.year, citation.volume, page,
               author_field, tag]
-    return "|".join(clean(f) for f in fields) + "|"
+    return "|".join(_clean_field(f) for f in fields) + "|"
+
+
+_FIELD_BREAKS = re.compile(r"[|\r\n]+")
+
+
+def _clean_field(value) -> str:
+    text = str(value or "")
+    if "|" in text or "\r" in text or "\n" in text:  # else there is nothing to replace
+        text = _FIELD_BREAKS.sub(" ", text)
+    return text.strip().lower()
 
 
 def quoted(term: str) -> str:

@@ -15,20 +15,19 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import fields
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, get_args
+from typing import get_args
 
 from ..journals import Journals
+from ..util import no_cycle_collection
 from ..values import Citation, CitationKind, Name
 
 FOLDER = "parsed"
 MAX_FILE_BYTES = 64 * 1024 * 1024  # compressed; a 100,000-reference list is a few MB
 _KINDS = set(get_args(CitationKind))
-_TEXT_FIELDS = ("key", "raw", "reader")
-_OPTIONAL_TEXT = ("group", "title", "journal", "volume", "issue", "pages", "first_page", "doi",
-                  "pmid", "abstract_number", "reason")
 
 
 def parser_files() -> list[str]:
@@ -69,46 +68,56 @@ def _path(cache_dir: Path, data: bytes, journals: Journals | None) -> Path:
     return Path(cache_dir) / FOLDER / f"{key}.json.gz"
 
 
-def _encode(c: Citation, nested: bool = True) -> dict:
-    d = {f: getattr(c, f) for f in (*_TEXT_FIELDS, *_OPTIONAL_TEXT)}
-    d.update(position=c.position, kind=c.kind, authors=[[a.last, a.initials] for a in c.authors],
-             et_al=c.et_al, year=c.year)
-    if nested:
-        d["alternatives"] = [_encode(a, nested=False) for a in c.alternatives]
-    return d
+# A Citation is kept as a list of its fields in this order (the alternatives last, for the
+# first reading only); an alternative's raw is null when it is its reading's raw.
+_FIELDS = ("key", "raw", "position", "kind", "authors", "et_al", "group", "year", "title",
+           "journal", "volume", "issue", "pages", "first_page", "doi", "pmid",
+           "abstract_number", "reason", "reader")
+_OPTIONAL = range(_FIELDS.index("title"), _FIELDS.index("reason") + 1)
+assert tuple(f.name for f in fields(Citation))[:len(_FIELDS)] == _FIELDS
 
 
-def _decode(d: object, nested: bool = True) -> Citation:
-    if not isinstance(d, dict):
-        raise ValueError("not an object")
-    for f in _TEXT_FIELDS:
-        if not isinstance(d.get(f), str):
-            raise ValueError(f)
-    for f in _OPTIONAL_TEXT:
-        if d.get(f) is not None and not isinstance(d[f], str):
-            raise ValueError(f)
-    position, year = d.get("position"), d.get("year")
-    if not isinstance(position, int) or isinstance(position, bool):
+def _encode(c: Citation, parent_raw: str | None = None) -> list:
+    authors = [x for a in c.authors for x in (a.last, a.initials)]
+    item: list[object] = [
+        c.key, None if c.raw == parent_raw else c.raw, c.position, c.kind, authors, c.et_al,
+        c.group, c.year, c.title, c.journal, c.volume, c.issue, c.pages, c.first_page, c.doi,
+        c.pmid, c.abstract_number, c.reason, c.reader]
+    if parent_raw is None:
+        item.append([_encode(a, c.raw) for a in c.alternatives])
+    return item
+
+
+def _decode(item: object, parent_raw: str | None = None) -> Citation:
+    # JSON gives exact types: `type(x) is str` is isinstance, and tells a bool from an int.
+    if type(item) is not list or len(item) != len(_FIELDS) + (parent_raw is None):
+        raise ValueError("not a citation")
+    key, raw, position, kind, authors, et_al, group, year = item[:8]
+    if raw is None and parent_raw is not None:
+        raw = parent_raw
+    if type(key) is not str or type(raw) is not str or type(item[18]) is not str:
+        raise ValueError("key")
+    if type(position) is not int or (year is not None and type(year) is not int):
         raise ValueError("position")
-    if year is not None and (not isinstance(year, int) or isinstance(year, bool)):
-        raise ValueError("year")
-    if d.get("kind") not in _KINDS or not isinstance(d.get("et_al"), bool):
+    if kind not in _KINDS or type(et_al) is not bool:
         raise ValueError("kind")
-    authors = d.get("authors")
-    if not isinstance(authors, list) or not all(
-            isinstance(a, list) and len(a) == 2 and all(isinstance(x, str) for x in a)
-            for a in authors):
+    if group is not None and type(group) is not str:
+        raise ValueError("group")
+    for i in _OPTIONAL:
+        if item[i] is not None and type(item[i]) is not str:
+            raise ValueError(_FIELDS[i])
+    if type(authors) is not list or len(authors) % 2 or not all(
+            type(x) is str for x in authors):
         raise ValueError("authors")
-    alternatives = d.get("alternatives", []) if nested else []
-    if not isinstance(alternatives, list):
-        raise ValueError("alternatives")
-    text: dict[str, Any] = {**{f: d[f] for f in _TEXT_FIELDS},
-                            **{f: d.get(f) for f in _OPTIONAL_TEXT}}
-    return Citation(
-        **text,
-        position=position, kind=d["kind"], authors=tuple(Name(a, i) for a, i in authors),
-        et_al=d["et_al"], year=year,
-        alternatives=tuple(_decode(a, nested=False) for a in alternatives))
+    names = tuple(Name(authors[i], authors[i + 1]) for i in range(0, len(authors), 2))
+    alternatives: tuple[Citation, ...] = ()
+    if parent_raw is None:
+        if type(item[19]) is not list:
+            raise ValueError("alternatives")
+        alternatives = tuple(_decode(a, raw) for a in item[19])
+    values = dict(zip(_FIELDS, item, strict=False))  # the 19 fields, checked above
+    values.update(raw=raw, authors=names, alternatives=alternatives)
+    return Citation(**values)
 
 
 def load(cache_dir: Path | None, data: bytes,
@@ -125,10 +134,11 @@ def load(cache_dir: Path | None, data: bytes,
             text = f.read(MAX_FILE_BYTES * 8 + 1)
         if len(text) > MAX_FILE_BYTES * 8:
             return None
-        items = json.loads(text)
-        if not isinstance(items, list) or not items:
-            return None
-        return [_decode(item) for item in items]
+        with no_cycle_collection():
+            items = json.loads(text)
+            if not isinstance(items, list) or not items:
+                return None
+            return [_decode(item) for item in items]
     except (OSError, EOFError, ValueError, TypeError, RecursionError):
         return None  # absent, unreadable, or not what this module writes: parse again
 
@@ -141,8 +151,10 @@ def save(cache_dir: Path | None, data: bytes, citations: list[Citation],
     path = _path(cache_dir, data, journals)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = gzip.compress(json.dumps([_encode(c) for c in citations],
-                                           ensure_ascii=False).encode("utf-8"), 6, mtime=0)
+        with no_cycle_collection():
+            text = json.dumps([_encode(c) for c in citations], ensure_ascii=False,
+                              separators=(",", ":"))
+        payload = gzip.compress(text.encode("utf-8"), 3, mtime=0)
         if len(payload) > MAX_FILE_BYTES:
             return
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")

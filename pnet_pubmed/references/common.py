@@ -48,7 +48,32 @@ PRESENTED = re.compile(
     r"|\b(?:oral|poster)\s+presentation\b", re.I)
 
 
+def may_hold(text: str, *words: str) -> bool:
+    """False only when a pattern compiled with re.I that needs one of these lower-case words
+    cannot match the text: an ASCII text that holds none of them in any case. Any other text
+    may (re.I matches "ſ", "ı", "K" (Kelvin) to ASCII letters), and is searched."""
+    if not text.isascii():
+        return True
+    lower = text.lower()
+    return any(w in lower for w in words)
+
+
+PRESENTED_NEEDS = ("present", "poster")
+
+
+def is_presented(text: str) -> bool:
+    """PRESENTED.search(text), skipped when the text has no word it needs."""
+    return may_hold(text, *PRESENTED_NEEDS) and PRESENTED.search(text) is not None
+
+
+# In an ASCII text, the white space other than the space (two spaces are the other change).
+_ASCII_ODD_SPACES = re.compile(r"[\t\n\r\f\v\x1c-\x1f]")
+
+
 def spaces(text: str) -> str:
+    """Every run of white space as one space, none at the ends."""
+    if text.isascii() and "  " not in text and not _ASCII_ODD_SPACES.search(text):
+        return text.strip()  # single spaces only: nothing to join
     return _SPACES.sub(" ", text).strip()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from ..values import Citation
 from .common import NORMALISE
@@ -31,7 +32,7 @@ def identifier_citation(body: str, key: str, raw: str, position: int) -> Citatio
     m = PMID_LINE.match(body)
     if m:
         return Citation(key=key, raw=raw, position=position, kind="pmid", pmid=m.group(1))
-    m = DOI_LINE.match(body.translate(NORMALISE))
+    m = DOI_LINE.match(body.translate(NORMALISE)) if "10." in body else None
     if m:
         doi = m.group(1).rstrip(".,;")
         return Citation(key=key, raw=raw, position=position, kind="doi", doi=doi)
@@ -41,9 +42,22 @@ def identifier_citation(body: str, key: str, raw: str, position: int) -> Citatio
 def pmids_on_a_line(text: str) -> list[Citation] | None:
     """"11334727, 21306238 15888888": PMIDs on one line (or a few), by commas or spaces; None
     when the text is anything else."""
-    ids = PMID_SEPARATORS.split(text.strip())
-    if len(ids) > 1 and all(PMID_LINE.match(i) for i in ids) and any(
+    ids = []
+    for word in _split(text.strip()):
+        if not PMID_LINE.match(word):
+            return None  # a reference list: no need to split all of it into words
+        ids.append(word)
+    if len(ids) > 1 and any(
             len(PMID_SEPARATORS.split(line.strip())) > 1 for line in text.splitlines()):
         return [Citation(key=str(n), raw=i, position=n, kind="pmid", pmid=i)
                 for n, i in enumerate(ids, start=1)]
     return None
+
+
+def _split(text: str) -> Iterator[str]:
+    """PMID_SEPARATORS.split(text), one word at a time (the separator never matches empty)."""
+    start = 0
+    for m in PMID_SEPARATORS.finditer(text):
+        yield text[start: m.start()]
+        start = m.end()
+    yield text[start:]

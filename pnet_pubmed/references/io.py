@@ -6,7 +6,6 @@ import json
 import os
 import re
 import stat
-import unicodedata
 from pathlib import Path
 
 from ..errors import InputError
@@ -45,10 +44,16 @@ def decode(data: bytes, path: Path) -> str:
         except UnicodeDecodeError as exc:
             raise CitationInputError(f"{path}: not a text file (neither UTF-8 nor "
                                      "Windows-1252)") from exc
-    controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\r\f\v")
-    if controls > max(2, len(text) // 100):
-        raise CitationInputError(f"{path}: a binary file, not a reference list")
+    limit = max(2, len(text) // 100)
+    for count, _ in enumerate(_CONTROL.finditer(text), start=1):
+        if count > limit:
+            raise CitationInputError(f"{path}: a binary file, not a reference list")
     return text
+
+
+# Unicode's control characters (category Cc: U+0000-U+001F, U+007F-U+009F) but tab, line feed,
+# vertical tab, form feed and carriage return.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 # A reference list of 100,000 entries is about 25 MB; nothing larger is read.
@@ -115,13 +120,15 @@ def detect_format(text: str) -> str:
             isinstance(i, str) or (isinstance(i, int) and not isinstance(i, bool)) for i in items
         ):
             return "csl-json"  # a JSON list of PMIDs, DOIs or reference strings
-    if re.search(r"^\s*@\s*(?:article|inproceedings|incollection|book|misc|conference|"
-                 r"proceedings|inbook|phdthesis|mastersthesis|techreport|unpublished|online|"
-                 r"report)\s*[{(]", stripped, re.I | re.M):
+    # (each pattern needs a character or word the text may not have at all)
+    if "@" in stripped and re.search(
+            r"^\s*@\s*(?:article|inproceedings|incollection|book|misc|conference|"
+            r"proceedings|inbook|phdthesis|mastersthesis|techreport|unpublished|online|"
+            r"report)\s*[{(]", stripped, re.I | re.M):
         return "bibtex"
-    if re.search(r"^PMID- *\d+", stripped, re.M):
+    if "PMID-" in stripped and re.search(r"^PMID- *\d+", stripped, re.M):
         return "medline"
-    if re.search(r"^TY  - ", stripped, re.M) and re.search(r"^(?:ER  -|TI  -|T1  -|AU  -)",
-                                                             stripped, re.M):
+    if "TY  - " in stripped and re.search(r"^TY  - ", stripped, re.M) and re.search(
+            r"^(?:ER  -|TI  -|T1  -|AU  -)", stripped, re.M):
         return "ris"
     return "text"

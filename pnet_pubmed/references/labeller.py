@@ -10,11 +10,17 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from ..journals import Journals
 from ..values import Citation, Name
-from .tokens import Token, features, normalise, tokenize
+from .tokens import Token, features, index_gazetteer, journal_spans, normalise, tokenize
+
+if TYPE_CHECKING:  # numpy is imported only when a batch is tagged that way
+    from .attributes import Encoder
+    from .crf import CrfModel
 
 LABELS = {"A": "author", "AS": "surname", "T": "title", "J": "journal", "Y": "year",
           "V": "volume", "I": "issue", "P": "pages", "D": "doi", "U": "url", "O": "other"}
@@ -39,27 +45,50 @@ class Labelled:
 
     def spans(self, label: str) -> list[tuple[int, int]]:
         """Runs of tokens with this label, as (first, last) token indexes."""
-        runs, start = [], None
-        for i, lab in enumerate(self.labels):
-            if lab == label and start is None:
+        return list(self._runs.get(label, ()))
+
+    @cached_property
+    def _runs(self) -> dict[str, list[tuple[int, int]]]:
+        """Every label's runs, found in one pass (spans is asked for each label in turn)."""
+        runs: dict[str, list[tuple[int, int]]] = {}
+        labels = self.labels
+        start = 0
+        for i in range(1, len(labels) + 1):
+            if i == len(labels) or labels[i] != labels[start]:
+                runs.setdefault(labels[start], []).append((start, i - 1))
                 start = i
-            elif lab != label and start is not None:
-                runs.append((start, i - 1))
-                start = None
-        if start is not None:
-            runs.append((start, len(self.labels) - 1))
         return runs
 
     def text_of(self, first: int, last: int) -> str:
         return self.text[self.tokens[first].start: self.tokens[last].end]
 
 
-class Labeller:
-    """Loads the model once per process; tagging is thread-safe (one tagger per thread)."""
+# A batch this long first indexes the journal gazetteer (a tenth of a second, once); the list
+# reader does it for a long list read in batches.
+INDEX_GAZETTEER_FROM = 1000
+# From this many strings in one batch, a thread tags in numpy (reading the model and importing
+# numpy take a fifth of a second, once; crfsuite tags a string in under a millisecond).
+FAST_FROM = 100
 
-    def __init__(self, model_path: str | None = None) -> None:
-        self._path = model_path
+
+class Labeller:
+    """Loads the model once per process; tagging is thread-safe (one tagger per thread).
+
+    A batch of FAST_FROM strings or more (and every batch after it in the thread) is tagged
+    by reading the model's weights and decoding in numpy, many strings at once (crf.py, the
+    labels crfsuite gives); a smaller one by crfsuite itself, one string at a time, as the
+    model was trained. reference=True always tags with crfsuite, as does a model file crf.py
+    cannot read.
+    """
+
+    def __init__(self, model_path: str | None = None, reference: bool = False) -> None:
+        self._path = model_path or str(resources.files("pnet_pubmed") / "data"
+                                       / "reference_crf.model")
+        self._reference = reference
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._model: CrfModel | None = None
+        self._unreadable = False  # the model file is not laid out as crf.py reads
 
     def _tagger(self):
         tagger = getattr(self._local, "tagger", None)
@@ -67,22 +96,67 @@ class Labeller:
             import pycrfsuite
 
             tagger = pycrfsuite.Tagger()
-            path = self._path or str(resources.files("pnet_pubmed") / "data"
-                                     / "reference_crf.model")
-            tagger.open(path)
+            tagger.open(self._path)
             self._local.tagger = tagger
         return tagger
+
+    def _encoder(self, load: bool = True) -> Encoder | None:
+        """This thread's attribute encoder (made now when load), or None to tag with crfsuite."""
+        if self._reference:
+            return None
+        encoder = getattr(self._local, "encoder", None)
+        if encoder is None and load:
+            from . import crf
+            from .attributes import Encoder
+
+            with self._lock:
+                if self._model is None and not self._unreadable:
+                    try:
+                        self._model = crf.read_model(self._path)
+                    except (crf.ModelFormatError, OSError, UnicodeDecodeError):
+                        self._unreadable = True
+            if self._model is None:
+                return None
+            encoder = self._local.encoder = Encoder(self._model)
+        return encoder
+
+    def prepare(self) -> None:
+        """Load what tagging a long list needs (before worker processes are forked)."""
+        self._encoder()
 
     def label(self, raw: str, journals: Journals | None = None) -> Labelled:
         """The string's tokens labelled; journals gives the journal names the model's gazetteer
         feature looks for (the shipped table when None)."""
-        text = normalise(strip_number(raw))
-        tokens = tokenize(text)
-        if not tokens:
-            return Labelled(text, (), ())
+        return self.label_many([raw], journals)[0]
+
+    def label_many(self, raws: list[str], journals: Journals | None = None) -> list[Labelled]:
+        """label() for each string, decoded together."""
+        texts = [normalise(strip_number(raw)) for raw in raws]
+        tokens = [tokenize(text) for text in texts]
         gazetteer = (Journals.shipped() if journals is None else journals).gazetteer
-        labels = self._tagger().tag(features(text, tokens, gazetteer))
-        return Labelled(text, tuple(tokens), tuple(labels))
+        if len(raws) >= INDEX_GAZETTEER_FROM:
+            index_gazetteer(gazetteer)
+        todo = [k for k, t in enumerate(tokens) if t]
+        labels: list[tuple[str, ...]] = [()] * len(raws)
+        encoder = self._encoder(load=len(todo) >= FAST_FROM) if todo else None
+        if encoder is not None:
+            from . import crf
+
+            spans = [journal_spans(tokens[k], gazetteer) for k in todo]
+            ids = encoder.encode([tokens[k] for k in todo], spans)
+            lengths = [len(tokens[k]) for k in todo]
+            best = crf.viterbi(encoder.model, crf.scores(encoder.model, ids), lengths)
+            named = encoder.label_names[best].tolist()
+            at = 0
+            for k, n in zip(todo, lengths, strict=True):
+                labels[k] = tuple(named[at: at + n])
+                at += n
+        elif todo:
+            tagger = self._tagger()
+            for k in todo:
+                labels[k] = tuple(tagger.tag(features(texts[k], tokens[k], gazetteer)))
+        return [Labelled(text, tuple(toks), labs)
+                for text, toks, labs in zip(texts, tokens, labels, strict=True)]
 
 
 _default: Labeller | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ..values import Name
 from .common import spaces
@@ -30,11 +31,20 @@ _SUFFIXES = {"Jr", "Jr.", "Sr", "Sr.", "2nd", "3rd", "II", "III"}
 _INITIALS_WORD = re.compile(r"^(?:(?:[A-Z]|[A-Z][a-z]\.)\.?\s*-?\s*){1,4}$")
 
 
+_ASCII_CASES = str.maketrans({c: "A" if c.isupper() else "a" for c in map(chr, range(128))
+                              if c.isupper() or c.islower()})
+
+
 def _shape(text: str) -> str:
     """Letters as 'A' / 'a' by case, so ASCII patterns also see 'Ø', 'Á', 'Ł' as capitals."""
+    if text.isascii():
+        return text.translate(_ASCII_CASES)
     return "".join("A" if c.isupper() else "a" if c.islower() else c for c in text)
 
 
+# Names recur across a list ("Smith J" in many references): the checks below are pure
+# functions of their text, remembered.
+@lru_cache(maxsize=65536)
 def _is_initials(token: str) -> bool:
     """'JC', 'J.C.', 'J. C.', 'J.-C.', 'Ch.', 'Ø': initials as reference lists print them."""
     token = token.strip()
@@ -45,6 +55,7 @@ def _initials_of(token: str) -> str:
     return "".join(c for c in token if c.isupper())
 
 
+@lru_cache(maxsize=65536)
 def _is_surname_word(word: str) -> bool:
     if word.lower() in _PARTICLES:
         return True
@@ -54,6 +65,7 @@ def _is_surname_word(word: str) -> bool:
     )
 
 
+@lru_cache(maxsize=65536)
 def _is_surname(text: str) -> bool:
     words = text.split()
     # "Lo", "Le", "Du" are surnames of their own; a trailing particle of a longer name is not
@@ -63,6 +75,7 @@ def _is_surname(text: str) -> bool:
             and not particle_end and not HAS_GROUP_WORD.search(text))
 
 
+@lru_cache(maxsize=65536)
 def _name_from_token(token: str) -> tuple[Name | None, bool]:
     """One author as printed in a list: ('Yao JC' | 'Yao J.C.' | 'de Jong M' | 'Yao').
 
@@ -90,6 +103,8 @@ def _name_from_token(token: str) -> tuple[Name | None, bool]:
 
 def _split_and(token: str) -> list[str]:
     """'J.A. and Haller' → two tokens; 'UK and Ireland neuroendocrine tumour society' → one."""
+    if "and" not in token and "&" not in token:
+        return [token.strip()]  # what the split gives when nothing separates
     parts = [p.strip() for p in re.split(r"(?:^|\s+)(?:and|&)\s+", token)]
     if len(parts) == 1:
         return parts

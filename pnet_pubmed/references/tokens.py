@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
+from typing import NamedTuple
 
 from ..text import strip_diacritics
 from .common import NORMALISE, spaces
@@ -20,8 +21,7 @@ _YEAR = re.compile(r"(?:1[89]\d\d|20[0-3]\d)[a-z]?")
 MAX_TOKENS = 400  # a reference is never longer; the rest of a glued run is left unlabelled
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     text: str
     start: int
     end: int
@@ -36,42 +36,95 @@ def normalise(text: str) -> str:
 def tokenize(text: str) -> list[Token]:
     """Words (letters and digits together: "2005a", "e1234"), single punctuation marks, and
     whole DOIs and URLs, with their offsets in `text`."""
-    out = []
-    for m in _TOKEN.finditer(text):
-        out.append(Token(m.group(), m.start(), m.end(), m.lastgroup or "punct"))
-        if len(out) >= MAX_TOKENS:
-            break
-    return out
+    new = tuple.__new__
+    # every alternative of _TOKEN is a named group: lastgroup is always the kind
+    return [new(Token, (m.group(), m.start(), m.end(), m.lastgroup))
+            for m in islice(_TOKEN.finditer(text), MAX_TOKENS)]
 
 
 MAX_JOURNAL_WORDS = 10
+# The names of a gazetteer and every run of words a longer one of them starts with ("journal",
+# "journal of", …): journal_spans stops reading on once a run starts none of them.
+_prefixes: tuple[frozenset[str], frozenset[str]] | None = None
+
+
+def index_gazetteer(names: frozenset[str]) -> None:
+    """Let journal_spans skip the runs of words no name starts with (a long list's reading:
+    the index takes a tenth of a second to build, and is kept for this set of names)."""
+    global _prefixes
+    if _prefixes is not None and _prefixes[0] is names:
+        return
+    starts = set()
+    for name in names:
+        i = name.find(" ")
+        while i != -1:
+            starts.add(name[:i])
+            i = name.find(" ", i + 1)
+    _prefixes = (names, frozenset(starts))
 
 
 def journal_spans(tokens: list[Token], names: frozenset[str]) -> list[int]:
     """Per token, the length in words of the longest journal name of `names` (folded NLM
     titles and abbreviations, Journals.gazetteer) it is part of (0)."""
-    words = [(i, t.text.lower()) for i, t in enumerate(tokens) if t.kind == "word"]
-    folded = [strip_diacritics(w) for _, w in words]
+    words = [i for i, t in enumerate(tokens) if t[3] == "word"]
+    known = _FOLDED
+    folded = [known.get(tokens[i][0]) or _folded(tokens[i][0]) for i in words]
     longest = [0] * len(tokens)
-    for a in range(len(words)):
-        key = ""
-        for b in range(a, min(len(words), a + MAX_JOURNAL_WORDS)):
-            key = folded[b] if b == a else f"{key} {folded[b]}"
+    indexed = _prefixes[1] if _prefixes is not None and _prefixes[0] is names else None
+    count = len(words)
+    for a, key in enumerate(folded):
+        b = a
+        while True:
             if key in names:
                 n = b - a + 1
                 for k in range(a, b + 1):
-                    i = words[k][0]
-                    longest[i] = max(longest[i], n)
+                    i = words[k]
+                    if longest[i] < n:
+                        longest[i] = n
+            b += 1
+            if b >= count or b - a >= MAX_JOURNAL_WORDS or (
+                    indexed is not None and key not in indexed):
+                break  # the words run out, or no name goes on from here
+            key = f"{key} {folded[b]}"
     return longest
 
 
-@lru_cache(maxsize=65536)
-def _shape(text: str) -> str:
+_FOLDED: dict[str, str] = {}  # word -> its folded form, the last 100,000 or so
+
+
+def _folded(word: str) -> str:
+    if len(_FOLDED) > 100_000:
+        _FOLDED.clear()
+    folded = _FOLDED[word] = strip_diacritics(word.lower())
+    return folded
+
+
+def _shape_by_rules(text: str) -> str:
+    """A token's shape: "Xxxxxx" -> "Xxx", "2005a" -> "ddx"; the definition _shape computes."""
     shape = re.sub(r"[A-Z]", "X", text)
     shape = re.sub(r"[a-z]", "x", shape)
     shape = re.sub(r"\d", "d", shape)
     shape = re.sub(r"[^Xxd]", "u", shape)
     return re.sub(r"(.)\1{2,}", r"\1\1", shape)  # "Xxxxxx" -> "Xxx"
+
+
+_SHAPE_ASCII = str.maketrans({chr(c): "X" if chr(c).isupper() else "x" if chr(c).islower()
+                              else "d" if chr(c).isdigit() else "u" for c in range(128)})
+_RUNS = re.compile(r"(.)\1{2,}")
+
+
+@lru_cache(maxsize=65536)
+def _shape(text: str) -> str:
+    if text.isascii():
+        shape = text.translate(_SHAPE_ASCII)
+    else:  # \d is any decimal digit; other letters than A-Z, a-z are "u"
+        shape = "".join("X" if "A" <= c <= "Z" else "x" if "a" <= c <= "z"
+                        else "d" if c.isdecimal() else "u" for c in text)
+    return _RUNS.sub(_two, shape) if len(shape) > 2 else shape
+
+
+def _two(m: re.Match[str]) -> str:
+    return m.group()[:2]
 
 
 def _word_class(t: Token) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from pnet_pubmed.util import chunked
+from pnet_pubmed.util import chunked, no_cycle_collection
 from pnet_pubmed.values import MATCH_STATUSES, Citation, Match
 
 from . import reads
@@ -16,6 +16,10 @@ from .base import CHUNK, StoreBase, StoreError, translating, utc_now
 from .rows import citation_row, match_row
 
 MATCH_COLUMNS = ("status", "pmid", "candidates", "method", "score", "reason", "notes")
+# The columns a reference's parsed fields fill (rows.citation_row), but its key.
+PARSED_COLUMNS = ("position", "raw", "kind", "authors", "et_al", "group_name", "year", "title",
+                  "journal", "volume", "issue", "pages", "first_page", "doi", "pmid_given",
+                  "abstract_number", "parse_reason")
 
 
 class CollectionStore(StoreBase):
@@ -63,46 +67,44 @@ class CollectionStore(StoreBase):
     def save_citations(self, collection: str, citations: Sequence[Citation]) -> int:
         """Make the collection's references exactly `citations`, by key; returns how many left.
 
-        A reference is its key in the list. Parsed fields always take the new values. A
-        reference whose raw text changed goes back to 'pending' and loses its match; an
-        unchanged one keeps it. References of the collection whose keys are not in `citations`
-        are deleted (the articles they were linked to stay: other lists may cite them). All of
-        it is one transaction: the collection is the old list or the new one, never a mix.
+        A reference is its key in the list. Parsed fields always take the new values (a
+        reference read as it is stored is not written again). A reference whose raw text
+        changed goes back to 'pending' and loses its match; an unchanged one keeps it.
+        References of the collection whose keys are not in `citations` are deleted (the
+        articles they were linked to stay: other lists may cite them). All of it is one
+        transaction: the collection is the old list or the new one, never a mix.
         """
         dupes = sorted(k for k, n in Counter(c.key for c in citations).items() if n > 1)
         if dupes:
             raise StoreError(f"duplicate reference keys in {collection!r}: {', '.join(dupes)}")
         now = utc_now()
-        with self._write() as conn:
+        with no_cycle_collection(), self._write() as conn:
             cid = self._collection_id(conn, collection, None, create=True)
             conn.execute(
                 t.collections.update().where(t.collections.c.id == cid).values(updated_at=now)
             )
-            removed = self._remove_other_keys(conn, cid, {c.key for c in citations})
-            if not citations:
+            r = t.refs.c
+            # What is stored already, read once: rows that would be written as they are stay.
+            stored = {row[0]: row[1:] for row in conn.execute(
+                sa.select(r.key, *(r[k] for k in PARSED_COLUMNS)).where(r.collection_id == cid))}
+            removed = self._remove_other_keys(conn, cid, set(stored),
+                                              {c.key for c in citations})
+            rows = []
+            for c in sorted(citations, key=lambda c: c.key):
+                row = citation_row(c)
+                if stored.get(c.key) != tuple(row[k] for k in PARSED_COLUMNS):
+                    rows.append(row | {"updated_at": now})
+            if not rows:
                 return removed
-            rows = [
-                citation_row(c)
-                | {
-                    "collection_id": cid,
-                    "status": "pending",
-                    "pmid": None,
-                    "candidates": [],
-                    "notes": [],
-                    "method": None,
-                    "score": None,
-                    "reason": None,
-                    "updated_at": now,
-                }
-                for c in sorted(citations, key=lambda c: c.key)
-            ]
-            ins = self._insert(t.refs)
+            # A new reference is pending, with no match: the same for every row, in the SQL.
+            ins = self._insert(t.refs).values(
+                collection_id=sa.literal_column(str(int(cid))),
+                status=sa.literal_column("'pending'"),
+                candidates=sa.literal_column("'[]'"), notes=sa.literal_column("'[]'"))
             new = ins.excluded
             old = t.refs.c
             changed = old.raw != new.raw
-            set_ = {
-                k: new[k] for k in rows[0] if k not in ("collection_id", "key", *MATCH_COLUMNS)
-            }
+            set_ = {k: new[k] for k in rows[0] if k != "key"}
             set_["status"] = sa.case((changed, "pending"), else_=old.status)
             for k in ("pmid", "method", "score", "reason"):
                 set_[k] = sa.case((changed, sa.null()), else_=old[k])
@@ -115,10 +117,10 @@ class CollectionStore(StoreBase):
             return removed
 
     @staticmethod
-    def _remove_other_keys(conn: sa.Connection, cid: int, keep: set[str]) -> int:
+    def _remove_other_keys(conn: sa.Connection, cid: int, stored: set[str],
+                           keep: set[str]) -> int:
         r = t.refs.c
-        stored = conn.execute(sa.select(r.key).where(r.collection_id == cid)).scalars()
-        gone = sorted(set(stored) - keep)
+        gone = sorted(stored - keep)
         for chunk in chunked(gone, CHUNK):
             conn.execute(t.refs.delete().where(r.collection_id == cid, r.key.in_(chunk)))
         return len(gone)
@@ -134,16 +136,33 @@ class CollectionStore(StoreBase):
         if bad:
             raise StoreError(f"invalid match status: {', '.join(bad)}")
         now = utc_now()
-        with self._write() as conn:
+        with no_cycle_collection(), self._write() as conn:
             cid = self._collection_id(conn, collection, None, create=False)
             if not matches:
                 return
             r = t.refs.c
-            known = set(conn.execute(sa.select(r.key).where(r.collection_id == cid)).scalars())
-            missing = sorted({m.key for m in matches} - known)
+            keys = sorted({m.key for m in matches})
+            known: set[str] = set()
+            for chunk in chunked(keys, CHUNK):  # only this batch's keys: a long list stays linear
+                known.update(conn.execute(sa.select(r.key).where(
+                    r.collection_id == cid, r.key.in_(chunk))).scalars())
+            missing = [k for k in keys if k not in known]
             if missing:
                 shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
                 raise StoreError(f"no references with keys {shown} in {collection!r}")
+            values = [match_row(m) for m in matches]
+            if len(keys) == len(matches) and all(v == values[0] for v in values):
+                # One outcome for all (a batch an offline run could not decide): one statement
+                # per chunk of keys, in key order as the rows below.
+                undecided = matches[0].status == "pending"
+                for chunk in chunked(keys, CHUNK):
+                    conn.execute(t.refs.update().where(
+                        r.collection_id == cid, r.key.in_(chunk),
+                        *([r.status == "pending"] if undecided else []),
+                    ).values(values[0] | {"updated_at": now}))
+                conn.execute(t.collections.update().where(t.collections.c.id == cid)
+                             .values(updated_at=now))
+                return
             stmt = (
                 t.refs.update()
                 .where(

@@ -16,9 +16,41 @@ from .fields import AUTHOR_START, is_heading, strip_marker
 # the pages.
 _HANGING = re.compile(r"(?:[,;:(&\-\u2010-\u2014]|(?:\.\s*){3}|\u2026|\bet\s+al\.?"
                       r"|(?<![\w-])(?:pp?|vol|no)\.|\barticle(?:\s+(?:no\.?|number))?)\s*$", re.I)
+# The most characters other than white space a _HANGING match holds ("article number").
+_HANGING_MOST = 13
+_TAIL = 40
+
+
+def _hangs(text: str) -> bool:
+    """_HANGING.search(text), looking only at the end of a long text: a match is at most
+    _HANGING_MOST characters with white space between, so when the last _TAIL characters hold
+    more than that, any match starts among them (the search still sees what comes before,
+    for its word boundaries)."""
+    start = len(text) - _TAIL
+    if start > 0 and len("".join(text[start:].split())) > _HANGING_MOST:
+        return _HANGING.search(text, start) is not None
+    return _HANGING.search(text) is not None
 # A URL or DOI cut by a line break: "https://doi.org/10.3389/fendo.2014" + ".00007"
 _BROKEN_LINK = re.compile(
     r"(?:(?:https?://|\bdoi\b|\b10\.\d{4,9}/)\S*|\bdoi\s*[:=]?\s*10\.\d*)$", re.I)
+_NOT_LINK_TEXT = re.compile(r"[\s\d]+")
+
+
+def _ends_in_broken_link(text: str) -> bool:
+    """_BROKEN_LINK.search(text), looking only at the end of a long text. A match is one run
+    without white space ("https://…", "doi…", "10.1234/…"), or "doi", white space, an optional
+    ":" or "=" and "10." with digits: when the last _TAIL characters hold white space before
+    their end and more than five characters other than spaces and digits, no match starts
+    before them."""
+    start = len(text) - _TAIL
+    if start > 0:
+        tail = text[start:]
+        if (any(c.isspace() for c in tail[:-1])
+                and len(_NOT_LINK_TEXT.sub("", tail)) > 5):
+            return _BROKEN_LINK.search(text, start) is not None
+    return _BROKEN_LINK.search(text) is not None
+
+
 _LINK_REST = re.compile(r"^(?!\(?(?:accessed|cited|available|retrieved)\b)"
                         r"[\w./()%:;<>-]*[\d/()%][\w./()%:;<>-]*(?:\s|$)", re.I)
 _LINK_LINE = re.compile(r"^(?:doi\s*:|https?://(?:dx\.)?doi\.org/|pmid\s*:|pmcid\s*:"
@@ -32,7 +64,7 @@ def _looks_complete(text: str, journals: Journals, hanging_ok: bool = False) -> 
     hanging_ok: an end that waits for more ("PMID:") does not count against it.
     """
     text = join_lines(text)
-    if _HANGING.search(text) and not hanging_ok:
+    if not hanging_ok and _hangs(text):
         return False
     if is_identifier(text) or _is_url(text):
         return True
@@ -194,7 +226,7 @@ def split_entries(text: str,
                 # after "Journal of …," a volume
                 prev = "\n".join(entries[-1][0])
                 body = prev[entries[-1][3]:]  # read without its number: "12598. Tilly JL…"
-                if _HANGING.search(prev) or (last_number
+                if _hangs(prev) or (last_number
                                              and _carries_on(body, line, journals)):
                     marked, number, cut = False, None, 0
             if not first and not marked:
@@ -207,7 +239,7 @@ def split_entries(text: str,
                     continues = False
                 elif is_identifier(prev):
                     continues = False  # a PMID or DOI list: one identifier a line
-                elif _cannot_start(line, marked_block) or (_BROKEN_LINK.search(prev)
+                elif _cannot_start(line, marked_block) or (_ends_in_broken_link(prev)
                                                            and _LINK_REST.match(line)):
                     continues = True  # "doi: 10…" under its reference, a DOI broken in two
                 elif is_heading(prev) and (_HEADING_WORDS.search(prev) or prev.endswith(":")
@@ -215,7 +247,7 @@ def split_entries(text: str,
                     # "References:" stands alone; "Alzheimer's Disease Collaborative" + "Group.
                     # (1995). …" and "Lee, J., Yu," + "K. (2020)" go on
                     continues = False
-                elif _HANGING.search(prev) or _unclosed(prev):
+                elif _hangs(prev) or _unclosed(prev):
                     continues = True  # "514-" + "23.", "Eur J Cancer," + "37, 1014-9."
                 elif marked_block and prev_marked:
                     # In a numbered list an unmarked line starting with no capital ("2(Suppl
@@ -275,7 +307,7 @@ def join_lines(entry: str) -> str:
         if out and (
             (out[-1] in "-" + DASHES and line[:1].isalnum())
             or re.match(r"[.,;:)\]/]", line)
-            or (_BROKEN_LINK.search(out) and _LINK_REST.match(line))
+            or (_ends_in_broken_link(out) and _LINK_REST.match(line))
             or _broken_word(out, line)
         ):
             out += line

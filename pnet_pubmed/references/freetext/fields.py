@@ -15,12 +15,12 @@ from ..common import (
     NORMALISE,
     PAGE_PREFIX,
     PAGES,
-    PRESENTED,
     SUPPLEMENT,
     VOLUME,
     YEAR,
     clean_journal,
     clean_title,
+    is_presented,
     spaces,
     split_pages,
     unparsed,
@@ -139,12 +139,24 @@ def _find_quoted_title(work: str) -> int | None:
     return None
 
 
+# Patterns (compiled with re.I) that cannot match a text without one of these lower-case words:
+# _Text.take does not search an ASCII text that has none of them.
+NEEDS: dict[re.Pattern[str], tuple[str, ...]] = {
+    DOI: ("10.",), PMID_IN_TEXT: ("pmid",), PMCID_IN_TEXT: ("pmcid",), _URL: ("http", "www."),
+    _ACCESSED: ("accessed", "cited"), _EPUB_DATE: ("epub",),
+    EPUB: ("print", "advance", "press"), ABSTRACT: ("abstr",),
+}
+
+
 class _Text:
     """A reference with a normalised twin of equal length: find in one, slice the other."""
 
     def __init__(self, text: str) -> None:
         self.orig = text
         self.work = text.translate(NORMALISE)
+        # For an ASCII text, the words a pattern needs that it holds (blanking removes words,
+        # never makes them): a pattern that needs none of them is not searched.
+        self._lower = self.work.lower() if self.work.isascii() else None
 
     def blank(self, start: int, end: int) -> None:
         pad = " " * (end - start)
@@ -152,6 +164,14 @@ class _Text:
         self.work = self.work[:start] + pad + self.work[end:]
 
     def take(self, pattern: re.Pattern[str]) -> list[re.Match[str]]:
+        """Every match of the pattern, blanked out of both texts."""
+        needs = NEEDS.get(pattern)
+        if needs and self._lower is not None:
+            for word in needs:
+                if word in self._lower:
+                    break
+            else:
+                return []
         found = list(pattern.finditer(self.work))
         for m in reversed(found):
             self.blank(m.start(), m.end())
@@ -222,8 +242,10 @@ def _parse_fields(body: str, journals: Journals) -> dict | str:
     t.take(PMCID_IN_TEXT)
     t.take(_URL)
     t.take(_ACCESSED)
-    t.take(_SICI_FRAGMENT)
-    t.take(_DANGLING_LABEL)
+    if "::" in t.work:
+        t.take(_SICI_FRAGMENT)
+    if t.work.rstrip().endswith(":"):  # the pattern ends in ":" and spaces
+        t.take(_DANGLING_LABEL)
     t.take(_EPUB_DATE)
     epub = bool(t.take(EPUB))
     abstracts = t.take(ABSTRACT)
@@ -324,10 +346,10 @@ def _parse_fields(body: str, journals: Journals) -> dict | str:
 
     kind = "article"
     page_text, first_page = split_pages(pages)
-    if abstract_number or PRESENTED.search(body):
+    if abstract_number or is_presented(body):
         kind = "meeting_abstract"
         page_text = first_page = None
-        if journal and PRESENTED.search(journal):
+        if journal and is_presented(journal):
             journal = None  # "Paper presented at: ESMO Congress" is a meeting, not a journal
     elif epub and not volume and not page_text:
         kind = "epub_ahead"

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from functools import partial
 
 from ...journals import Journals
+from ...util import no_cycle_collection
 from ...values import Citation
 from .. import io
-from ..common import PRESENTED
+from ..common import is_presented
 from ..ids import pmids_on_a_line
+from ..tokens import index_gazetteer
 from . import fields
 from .entries import join_lines, split_entries
 
@@ -19,6 +20,8 @@ Progress = Callable[[str, int], None]
 # Lists longer than this are read by worker processes, one per core.
 PARALLEL_FROM = 5000
 _CHUNK = 500
+# A list this long first indexes the journal gazetteer for the labeller (a tenth of a second).
+INDEX_GAZETTEER_FROM = 1000
 
 
 def parse_reference_list(text: str, progress: Progress | None = None,
@@ -32,12 +35,20 @@ def parse_reference_list(text: str, progress: Progress | None = None,
     pmids = pmids_on_a_line(text)
     if pmids is not None:
         return pmids
+    with no_cycle_collection():
+        return _parse_list(text, progress, journals)
+
+
+def _parse_list(text: str, progress: Progress | None, journals: Journals | None
+                ) -> list[Citation]:
     journals = Journals.shipped() if journals is None else journals
     report = progress or (lambda stage, n: None)
     entries = [(entry, number if number is not None else str(position), body, position)
                for position, (entry, number, body)
                in enumerate(split_entries(text, journals), start=1)]
     report("read_start", len(entries))
+    if len(entries) >= INDEX_GAZETTEER_FROM:
+        index_gazetteer(journals.gazetteer)  # once, before any worker starts
     chunks = [entries[i: i + _CHUNK] for i in range(0, len(entries), _CHUNK)]
     if len(entries) >= PARALLEL_FROM:
         parallel = _read_in_workers(chunks, report, journals)
@@ -68,6 +79,7 @@ def _read_in_workers(chunks: list, report: Progress, journals: Journals) -> list
     from ..labeller import default_labeller
 
     default_labeller().label("Warm A. Up. J Test. 2000;1:1-2.", journals)
+    default_labeller().prepare()
     out: list[Citation] = []
     read = partial(_read_entries, journals=journals)
     try:
@@ -82,18 +94,24 @@ def _read_in_workers(chunks: list, report: Progress, journals: Journals) -> list
 
 def _read_entries(chunk: list[tuple[str, str, str, int]], journals: Journals) -> list[Citation]:
     # raw keeps the entry exactly as given, line breaks included
-    return [_read_one(body, key, position, entry, journals)
-            for entry, key, body, position in chunk]
+    with no_cycle_collection():  # in a worker process too
+        return _read_many([(body, key, position, entry) for entry, key, body, position in chunk],
+                          journals)
 
 
-def _read_one(text: str, key: str, position: int, raw: str, journals: Journals) -> Citation:
-    """One reference's text (its lines joined) read by the rules and the labeller; `raw` is
-    what the Citation keeps as given."""
-    joined = join_lines(text)
-    citation = with_labelled_reading(fields.parse_reference(joined, key, position, journals),
-                                     joined, journals)
-    return replace(citation, raw=raw,
-                   alternatives=tuple(replace(a, raw=raw) for a in citation.alternatives))
+def _read_many(items: list[tuple[str, str, int, str]], journals: Journals) -> list[Citation]:
+    """(text, key, position, raw) of references (their lines joined here), read by the rules
+    and the labeller; `raw` is what each Citation keeps as given."""
+    joined = [join_lines(text) for text, _, _, _ in items]
+    rules = [fields.parse_reference(text, key, position, journals)
+             for text, (_, key, position, _) in zip(joined, items, strict=True)]
+    out = []
+    for citation, (_, _, _, raw) in zip(with_labelled_readings(rules, joined, journals), items,
+                                        strict=True):
+        out.append(_replaced(citation, raw=raw,
+                             alternatives=tuple(_replaced(a, raw=raw)
+                                                for a in citation.alternatives)))
+    return out
 
 
 def citations_from_texts(texts: Iterable[str],
@@ -104,7 +122,7 @@ def citations_from_texts(texts: Iterable[str],
         raise io.CitationInputError("a list of reference strings is needed, not one string "
                                     "(pass a Path to read a file)")
     journals = Journals.shipped() if journals is None else journals
-    citations = []
+    items = []
     total = 0
     for position, text in enumerate(texts, start=1):
         if not isinstance(text, str):
@@ -114,11 +132,13 @@ def citations_from_texts(texts: Iterable[str],
         if total > io.MAX_INPUT_BYTES:
             raise io.CitationInputError(f"the references are more than the "
                                         f"{io.MAX_INPUT_BYTES // 1_000_000} MB a list may have")
-        citations.append(_read_one(text.replace("\r\n", "\n").replace("\r", "\n"),
-                                   str(position), position, text, journals))
-    if not citations:
+        items.append((text.replace("\r\n", "\n").replace("\r", "\n"), str(position),
+                      position, text))
+    if not items:
         raise io.CitationInputError("no reference given")
-    return citations
+    with no_cycle_collection():
+        return [c for k in range(0, len(items), _CHUNK)
+                for c in _read_many(items[k: k + _CHUNK], journals)]
 
 
 # What the style rules said a line is, beyond its fields: kept whoever read the fields.
@@ -136,32 +156,58 @@ def with_labelled_reading(citation: Citation, text: str,
                           journals: Journals | None = None) -> Citation:
     """The rules' reading and the trained labeller's, the fuller one first, the other as an
     alternative the matcher tries too."""
-    if citation.kind in ("pmid", "doi") or citation.reason in _NOT_REFERENCES:
-        return citation
+    return with_labelled_readings([citation], [text], journals)[0]
+
+
+def with_labelled_readings(citations: list[Citation], texts: list[str],
+                           journals: Journals | None = None) -> list[Citation]:
+    """with_labelled_reading of each (citation, text), the labeller reading them together."""
+    journals = Journals.shipped() if journals is None else journals
+    todo = [k for k, c in enumerate(citations)
+            if not (c.kind in ("pmid", "doi") or c.reason in _NOT_REFERENCES)]
+    if not todo:
+        return list(citations)
     from ..labeller import citation_from_labels, default_labeller
 
-    journals = Journals.shipped() if journals is None else journals
-    labelled = citation_from_labels(default_labeller().label(text, journals), citation.key,
-                                    citation.raw, citation.position, journals)
+    labelled = default_labeller().label_many([texts[k] for k in todo], journals)
+    out = list(citations)
+    for k, lab in zip(todo, labelled, strict=True):
+        c = citations[k]
+        out[k] = _with_labels(c, texts[k], citation_from_labels(lab, c.key, c.raw, c.position,
+                                                                journals))
+    return out
+
+
+def _with_labels(citation: Citation, text: str, labelled: Citation | None) -> Citation:
     if labelled is None:
         return citation
     kind = citation.kind if citation.kind in ("meeting_abstract", "epub_ahead") else "article"
-    if PRESENTED.search(text):
+    if is_presented(text):
         kind = "meeting_abstract"
     if kind == "epub_ahead" and (labelled.volume or labelled.first_page):
         kind = "article"
-    labelled = replace(labelled, kind=kind, reader="labeller",
-                       abstract_number=citation.abstract_number,
-                       pages=None if kind == "meeting_abstract" else labelled.pages,
-                       first_page=None if kind == "meeting_abstract" else labelled.first_page,
-                       doi=citation.doi or labelled.doi, pmid=citation.pmid,
-                       group=citation.group)
+    labelled = _replaced(labelled, kind=kind, reader="labeller",
+                         abstract_number=citation.abstract_number,
+                         pages=None if kind == "meeting_abstract" else labelled.pages,
+                         first_page=None if kind == "meeting_abstract" else labelled.first_page,
+                         doi=citation.doi or labelled.doi, pmid=citation.pmid,
+                         group=citation.group)
     if _same_reading(citation, labelled):
         return citation
     if _fields_found(labelled) > _fields_found(citation):
-        return replace(labelled, alternatives=() if citation.kind == "unparsed"
-                       else (citation,))
-    return replace(citation, alternatives=(labelled,))
+        return _replaced(labelled, alternatives=() if citation.kind == "unparsed"
+                         else (citation,))
+    return _replaced(citation, alternatives=(labelled,))
+
+
+def _replaced(citation: Citation, **changes) -> Citation:
+    """dataclasses.replace(citation, **changes) without running __init__ again (a tenth of
+    the time): a Citation is a frozen dataclass with no __post_init__, so replace makes no
+    more than a copy of its fields with these changed."""
+    new = object.__new__(Citation)
+    new.__dict__.update(citation.__dict__)
+    new.__dict__.update(changes)
+    return new
 
 
 def _same_reading(a: Citation, b: Citation) -> bool:
