@@ -150,6 +150,10 @@ class CollectionStore(StoreBase):
             if missing:
                 shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
                 raise StoreError(f"no references with keys {shown} in {collection!r}")
+            # The collection's row first, then its references, as save_citations writes them:
+            # writers that lock rows in one order wait for each other instead of deadlocking.
+            conn.execute(t.collections.update().where(t.collections.c.id == cid)
+                         .values(updated_at=now))
             values = [match_row(m) for m in matches]
             if len(keys) == len(matches) and all(v == values[0] for v in values):
                 # One outcome for all (a batch an offline run could not decide): one statement
@@ -160,8 +164,6 @@ class CollectionStore(StoreBase):
                         r.collection_id == cid, r.key.in_(chunk),
                         *([r.status == "pending"] if undecided else []),
                     ).values(values[0] | {"updated_at": now}))
-                conn.execute(t.collections.update().where(t.collections.c.id == cid)
-                             .values(updated_at=now))
                 return
             stmt = (
                 t.refs.update()
@@ -184,9 +186,6 @@ class CollectionStore(StoreBase):
                 for m in sorted(matches, key=lambda m: m.key)
             ]
             conn.execute(stmt, params)
-            conn.execute(
-                t.collections.update().where(t.collections.c.id == cid).values(updated_at=now)
-            )
 
     @translating
     def references(self, collection: str | None = None, status: str | None = None) -> list[dict]:
