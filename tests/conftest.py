@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -111,16 +112,35 @@ def _pg_schema_url(admin: sa.Engine) -> tuple[str, str]:
     return schema, url.render_as_string(hide_password=False)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'db' / 'store.sqlite'}"
+@contextmanager
+def empty_database(backend: str, sqlite_path, request):
+    """The URL of an empty database: a SQLite file at sqlite_path, or a PostgreSQL schema of
+    its own, dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{sqlite_path}"
         return
     admin = request.getfixturevalue("pg_admin")
     schema, url = _pg_schema_url(admin)
     yield url
     with admin.begin() as conn:
         conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    with empty_database(request.param, tmp_path / "db" / "store.sqlite", request) as url:
+        yield url
+
+
+@pytest.fixture
+def store(db_url):
+    """A Store on an empty, upgraded database of each backend."""
+    from pnet_pubmed.store import Store
+
+    s = Store(db_url)
+    s.upgrade()
+    yield s
+    s.close()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -25,7 +25,7 @@ from pnet_pubmed.search.snippets import Document
 from pnet_pubmed.search.tokens import tokens
 from pnet_pubmed.store import Store
 from tests.baseline_files import corpus_records, with_revision, write_file
-from tests.conftest import PG_URL, _pg_schema_url
+from tests.conftest import PG_URL, _pg_schema_url, empty_database
 
 RECORDS = corpus_records()
 UPDATE_FILE = Path(__file__).parent / "fixtures" / "corpus" / "modelled" / "update-file.xml"
@@ -42,14 +42,9 @@ def run(db_url: str, *args: str) -> str:
 @pytest.fixture
 def second_url(db_url, tmp_path, request):
     """Another empty database on the backend of db_url."""
-    if db_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'linked.sqlite'}"
-        return
-    admin = request.getfixturevalue("pg_admin")
-    schema, url = _pg_schema_url(admin)
-    yield url
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    backend = "sqlite" if db_url.startswith("sqlite") else "postgresql"
+    with empty_database(backend, tmp_path / "linked.sqlite", request) as url:
+        yield url
 
 
 def index_rows(url: str) -> tuple[list, list]:

@@ -37,14 +37,6 @@ TABLES = sorted(st.metadata.tables)
 # -- fixtures ----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def store(db_url):
-    s = Store(db_url)
-    s.upgrade()
-    yield s
-    s.close()
-
-
 @functools.cache
 def corpus_articles() -> tuple[Article, ...]:
     """Every corpus record, parsed as one EFetch-shaped document (5x faster than file by file)."""

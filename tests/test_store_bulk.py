@@ -5,21 +5,11 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import sqlalchemy as sa
 
-from pnet_pubmed.store import Store
 from pnet_pubmed.store import schema as st
 from pnet_pubmed.values import Match
 from tests.test_store import by_key, cite
-
-
-@pytest.fixture
-def store(db_url):
-    s = Store(db_url)
-    s.upgrade()
-    yield s
-    s.close()
 
 
 def _written(db_url: str) -> dict[str, object]:
