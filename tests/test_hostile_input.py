@@ -129,3 +129,14 @@ def test_an_eutils_address_that_is_not_http_is_one_line(eutils, url):
     assert result.exit_code == 2 and "Traceback" not in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "must be an http:// or https:// address" in errors[0]
+
+
+def test_a_lone_surrogate_in_a_python_string_is_read_not_raised():
+    """A string decoded with surrogateescape (or built by hand) reaches the readers as U+FFFD."""
+    from pnet_pubmed.references import citations_from_texts
+
+    text = ("Yao JC, Shah MH. Everolimus for advanced pancreatic neuroendocrine tumors\udcff. "
+            "N Engl J Med. 2011;364(6):514-23.")
+    (c,) = citations_from_texts([text] * 1)
+    assert c.kind == "article" and c.year == 2011 and c.first_page == "514"
+    assert "\ufffd" in c.raw and "\udcff" not in c.raw

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -114,6 +115,9 @@ def _read_many(items: list[tuple[str, str, int, str]], journals: Journals) -> li
     return out
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def citations_from_texts(texts: Iterable[str],
                          journals: Journals | None = None) -> list[Citation]:
     """One Citation per string (a Python list of references), keyed by position from 1; each
@@ -129,6 +133,9 @@ def citations_from_texts(texts: Iterable[str],
             raise io.CitationInputError(f"reference {position} is a {type(text).__name__}, "
                                         "not a string")
         total += len(text)
+        # A lone surrogate (text decoded with surrogateescape, or built by hand) is not a
+        # character any reader can handle: it becomes U+FFFD, as a bad byte in a file does.
+        text = _SURROGATE.sub("\ufffd", text)
         if total > io.MAX_INPUT_BYTES:
             raise io.CitationInputError(f"the references are more than the "
                                         f"{io.MAX_INPUT_BYTES // 1_000_000} MB a list may have")
