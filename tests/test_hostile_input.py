@@ -140,3 +140,19 @@ def test_a_lone_surrogate_in_a_python_string_is_read_not_raised():
     (c,) = citations_from_texts([text] * 1)
     assert c.kind == "article" and c.year == 2011 and c.first_page == "514"
     assert "\ufffd" in c.raw and "\udcff" not in c.raw
+
+
+def test_a_cache_that_cannot_be_created_is_not_called_deletable(tmp_path):
+    """SQLite's "unable to open database file" means two things: a damaged cache (delete it)
+    or a folder where no file can be made (/sys, a full disk): the line says which."""
+    import sqlite3
+
+    from pnet_pubmed.eutils.cache import cache_error
+
+    err = sqlite3.OperationalError("unable to open database file")
+    missing = cache_error(tmp_path / "http_cache.sqlite", err)
+    assert "cannot be created" in str(missing) and "delete" not in str(missing)
+    assert "--cache" in str(missing)
+    damaged = tmp_path / "damaged.sqlite"
+    damaged.write_bytes(b"not a database")
+    assert "delete it" in str(cache_error(damaged, sqlite3.DatabaseError("file is not a database")))

@@ -82,6 +82,10 @@ def cache_error(path: Path, exc: sqlite3.Error) -> EntrezError:
     if "readonly" in detail or "read-only" in detail:
         return EntrezError(f"the HTTP cache folder {folder}/ is not writable ({detail})",
                            resumable=False)
+    if not path.is_file():
+        # Nothing to delete: SQLite could not make its file there (/sys, /proc, a full disk).
+        return EntrezError(f"the HTTP cache cannot be created in {folder}/ ({detail}): choose "
+                           "another folder with --cache or PNET_PUBMED_CACHE", resumable=False)
     return EntrezError(f"the HTTP cache folder {folder}/ cannot be read ({detail}): delete it "
                        "and run again (it holds only copies of NCBI's answers)", resumable=False)
 
