@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "link": "api", "refs": "api", "article": "api", "collections": "api",
     "export": "api", "search": "api", "mesh_profile": "api", "settings": "api",
+    "optimize": "api",
     "LinkResult": "api", "Reference": "api", "Collection": "api", "Flag": "api",
     "SearchHit": "api", "MeshCount": "api",
     "Settings": "config",

@@ -118,6 +118,18 @@ def open_store(db: str | None = None) -> Store:
     return Store(_url(db), index=SearchIndex())
 
 
+def optimize(db: str | Store | None = None) -> int:
+    """Make searches of frequent words fast on SQLite (`pnet-pubmed db optimize`): merges the
+    full-text index and builds the score-ordered lists of words found in many articles;
+    returns how many words have one (0 on PostgreSQL, which needs none)."""
+    from .search.index import optimize as optimize_index
+
+    if isinstance(db, str) or db is None:
+        with open_store(db) as store:
+            return optimize_index(store)
+    return optimize_index(db)
+
+
 def link(source: str | Path | Iterable[str] | None = None, *, collection: str | None = None,
          db: str | None = None, progress: Callable[[str, int], None] | None = None,
          batch_size: int = 500, **options) -> LinkResult:

@@ -6,8 +6,10 @@ import re
 import unicodedata
 
 # Letters that NFKD does not decompose into a base letter and a combining mark.
+# Also the final and lunate sigmas, as σ (as str.casefold and SQLite's FTS5 fold them).
 _LETTERS = str.maketrans({"ø": "o", "Ø": "O", "ß": "ss", "æ": "ae", "Æ": "AE", "đ": "d",
-                          "Đ": "D", "ł": "l", "Ł": "L", "œ": "oe", "Œ": "OE", "ı": "i"})
+                          "Đ": "D", "ł": "l", "Ł": "L", "œ": "oe", "Œ": "OE", "ı": "i",
+                          "ς": "σ", "ϲ": "σ", "Ϲ": "Σ"})
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 # What each short run of non-ASCII characters becomes; such runs repeat (accented letters,
 # units), so each is worked out once per process, within a bound.
@@ -21,7 +23,9 @@ def _fold_run(match: re.Match) -> str:
     out = _RUNS.get(run)
     if out is None:
         decomposed = unicodedata.normalize("NFKD", run.translate(_LETTERS))
-        out = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        # Spelt out again after NFKD: "ǣ", "ǿ" decompose into æ, ø (so a fold is final).
+        out = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(
+            _LETTERS)
         if len(run) <= _RUN_CACHED and len(_RUNS) < _RUNS_MAX:
             _RUNS[run] = out
     return out

@@ -10,10 +10,11 @@ from pnet_pubmed.text import _LETTERS, strip_diacritics
 
 
 def by_definition(text: str) -> str:
-    """The letters spelt out, NFKD, every combining mark dropped: the fold, character by
-    character over the whole text."""
+    """The letters spelt out, NFKD, every combining mark dropped, the letters spelt out again
+    (NFKD makes a few: "ǣ" is "æ" and a macron): the fold, character by character over the
+    whole text."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_LETTERS)
 
 
 EVERY = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000)

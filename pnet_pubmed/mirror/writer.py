@@ -38,6 +38,7 @@ from pnet_pubmed.search.index import (
     SEARCH_COLUMNS,
     SQLITE_UPSERT,
     SearchIndex,
+    absorb_words,
     merge_pending,
 )
 from pnet_pubmed.store import Store
@@ -99,6 +100,8 @@ class Writer:
         started = time.perf_counter()
         if bulk_index(self.store):
             merge_pending(self.conn)
+        # Deletions reach article_search by cascade whoever indexes: their log, too.
+        absorb_words(self.conn)
         return time.perf_counter() - started
 
     def write(self, chunk: Chunk, file_id: int, file_name: str) -> ChunkResult:

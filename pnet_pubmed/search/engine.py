@@ -27,13 +27,25 @@ from .criteria import Criteria, split
 from .documents import as_list, document
 from .errors import SearchError
 from .filters import Params
-from .plan import COUNT_CAP, TextMatch, choose_driver, estimates_sql, hits_sql, smallest
-from .query import Node, parse_query, positive_terms
+from .plan import (
+    CAP,
+    COUNT_CAP,
+    TextMatch,
+    choose_driver,
+    estimates_sql,
+    given_hits_sql,
+    hits_sql,
+    smallest,
+)
+from .query import And, Node, parse_query, positive_terms
 from .results import SearchHit, SearchResults
 from .snippets import snippet
 from .tokens import author_key
+from .words import best, single_word
 
 INDEX_TABLES = ("article_search", "article_fts", "article_author_keys")
+# How far a search read from a word's list counts the matches that pass its filters.
+LIST_COUNT_CAP = 1000
 
 
 @contextmanager
@@ -189,8 +201,17 @@ def _run(criteria: Criteria, node: Node | None, filters: list, collection: str |
     matches = counts.pop(0) if text is not None else None
     driver = choose_driver(matches, filters, counts, stored, limit)
     counter, _ = smallest(filters, counts)
-    rows = conn.rows(hits_sql(conn.dialect, text, filters, driver, counter, limit, collection,
-                              snippets=ranked is not None, params=params), params)
+    listed = None
+    if (text is not None and driver is None and matches is not None and matches >= CAP
+            and conn.dialect == "sqlite"):
+        listed = _from_word_list(conn, ranked, text, filters, collection, limit, params)
+    if listed is not None:
+        rows, exact = listed
+    else:
+        rows = conn.rows(hits_sql(conn.dialect, text, filters, driver, counter, limit,
+                                  collection, snippets=ranked is not None, params=params),
+                         params)
+        exact = None
     terms = positive_terms(node) if node is not None else []
     hits = []
     for pmid, score, _total, title, year_, doi, journal_, types, cites, *doc in rows:
@@ -203,5 +224,40 @@ def _run(criteria: Criteria, node: Node | None, filters: list, collection: str |
             doi=doi, publication_types=tuple(as_list(types)),
         ))
     total = int(rows[0][2]) if rows else 0
-    return SearchResults(hits, total=total, exact=text is not None or total <= COUNT_CAP,
-                         notes=tuple(criteria.notes))
+    if exact is None:
+        exact = text is not None or total <= COUNT_CAP
+    return SearchResults(hits, total=total, exact=exact, notes=tuple(criteria.notes))
+
+
+def _from_word_list(conn: ReadConnection, ranked: Node | None, text: TextMatch,
+                    filters: list, collection: str | None, limit: int, params: Params
+                    ) -> tuple[list[tuple], bool] | None:
+    """SQLite: the hits of a query whose ranked part is one frequent word, read from its
+    score-ordered list (words.py), and whether the total is exact; None when it has no list or
+    the list cannot tell."""
+    word = single_word(ranked)
+    if word is None:
+        return None
+    negated = isinstance(ranked, And)
+    checks = [f.check for f in filters] + ([text.check] if negated else [])
+    found = best(conn, word, "".join(f" AND {c('CAST(t.id AS TEXT)')}" for c in checks),
+                 params, limit)
+    if found is None:
+        return None
+    hits, df = found
+    if not checks:
+        total, exact = df, True
+    else:
+        # The matches that pass, counted up to just past LIST_COUNT_CAP ("more than 1,000"):
+        # counting them all would check the filters on every match, what the list avoids.
+        cap = params.add(LIST_COUNT_CAP + 1)
+        where = "".join(f" AND {f.check('CAST(f.rowid AS TEXT)')}" for f in filters)
+        total = int(conn.scalar(
+            f"SELECT count(*) FROM (SELECT 1 FROM article_fts f WHERE f.article_fts MATCH "
+            f"{text.param}{where} LIMIT {cap}) n", params))
+        exact = total <= LIST_COUNT_CAP
+    if not hits:
+        return [], exact
+    rows = conn.rows(given_hits_sql(conn.dialect, [(str(i), s) for i, s in hits], total,
+                                    collection, snippets=True, params=params), params)
+    return rows, exact

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
 from ..store.dbapi import adopt, in_list
 from ..values import Article
+from . import words
 from .compile import FTS_COLUMNS, PG_LABELS, pg_lexeme
 from .documents import documents
 from .errors import SearchError
@@ -221,6 +223,17 @@ def index_articles(connection: sa.Connection, pmids: Iterable[str]) -> None:
                                        rows)
     if wanted:
         merge_pending(connection)
+        absorb_words(connection)
+
+
+def absorb_words(connection: sa.Connection) -> None:
+    """SQLite: carry the changes just written into the frequent words' lists (words.py), in
+    the same transaction; nothing before revision 0010 made the lists' tables."""
+    if connection.dialect.name != "sqlite":
+        return
+    raw: Any = connection.connection.dbapi_connection
+    if raw.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_word_log'").fetchone():
+        words.absorb(raw)
 
 
 def _index_authors(connection: sa.Connection, reader, pmids: list[str],
@@ -275,6 +288,18 @@ def rebuild_index(store) -> int:
             # Merge the index segments that incremental saves leave behind: faster queries.
             conn.exec_driver_sql("INSERT INTO article_fts(article_fts) VALUES ('optimize')")
     return n
+
+
+def optimize(store, min_df: int | None = None) -> int:
+    """Make a Store's searches of frequent words fast: on SQLite, merge the FTS5 index's
+    segments and build the score-ordered list of every word found in at least min_df articles
+    (words.MIN_DF); returns how many words have one. PostgreSQL: nothing to do (0)."""
+    if store.dialect != "sqlite":
+        return 0
+    with store.transaction() as conn:
+        conn.exec_driver_sql("INSERT INTO article_fts(article_fts) VALUES ('optimize')")
+        return words.build(conn.connection.dbapi_connection,
+                           words.MIN_DF if min_df is None else min_df)
 
 
 class SearchIndex:

@@ -139,6 +139,18 @@ def hits_sql(dialect: str, text: TextMatch | None, filters: Sequence[Filter],
             f"FROM hits h JOIN articles a ON a.pmid = h.pmid ORDER BY {part.order}")
 
 
+def given_hits_sql(dialect: str, hits: Sequence[tuple[str, float]], total: int,
+                   collection: str | None, snippets: bool, params: Params) -> str:
+    """The statement of hits found elsewhere (words.py), as hits_sql returns them: pmid,
+    score, total, then the details of each, in the given order."""
+    values = ", ".join(f"({params.add(pmid)}, {params.add(score)}, {i})"
+                       for i, (pmid, score) in enumerate(hits))
+    details = ", ".join(detail_columns(dialect, collection, snippets, params))
+    return (f"WITH hits (pmid, score, position) AS (VALUES {values}) "
+            f"SELECT h.pmid, h.score, {params.add(total)}, {details} "
+            f"FROM hits h JOIN articles a ON a.pmid = h.pmid ORDER BY h.position")
+
+
 def _checks(filters: Sequence[Filter], pmid: str, on_articles: bool = False) -> str:
     """" AND …" for each filter's check of the PMID expression; on_articles: the query reads
     the article's row as `a`, where conditions on it apply as they are."""

@@ -19,7 +19,9 @@ def fold(text: str) -> str:
     ø, ß, æ, ł, œ … spelt out; "Søreide" and "Soreide", "Straße" and "strasse" are one word."""
     if text.isascii():
         return text.lower()
-    return strip_diacritics(text.lower())
+    # Lower case again: NFKD turns a few lower-case letters into capitals ("ᴬ" into "A"), and
+    # σ once more, as lower() ends a word with ς.
+    return strip_diacritics(text.lower()).lower().replace("ς", "σ")
 
 
 def tokens(text: str) -> list[str]:
@@ -28,10 +30,19 @@ def tokens(text: str) -> list[str]:
     return (_ASCII_TOKEN_RE if folded.isascii() else TOKEN_RE).findall(folded)
 
 
+# Letters to Python that SQLite's unicode61 tokenizer (its Unicode 6.1 tables) splits on.
+_FTS5_SEPARATORS = str.maketrans({chr(c): " " for c in (*range(0x19B0, 0x19C1), 0x19C8, 0x19C9,
+                                                        0x1CF2, 0x1CF3)})
+
+
 def fold_text(text: str) -> str:
-    """A text as the SQLite index stores it: folded, so that FTS5 finds what the query's
-    folded words say (its own unicode61 folding does not spell out ø or ß)."""
-    return fold(text)
+    """A text as the SQLite index stores it: its folded tokens joined by single spaces, so that
+    FTS5 finds what the query's folded words say (its own unicode61 folding does not spell out
+    ø or ß) and splits it exactly as str.split() does (search/words.py counts on it)."""
+    joined = " ".join(tokens(text))
+    if joined.isascii():
+        return joined
+    return " ".join(joined.translate(_FTS5_SEPARATORS).split())
 
 
 def author_key(name: str) -> str:

@@ -1,0 +1,307 @@
+"""Score-ordered lists of frequent words (SQLite): the same hits and scores as ranking every
+match, kept right through saves, changes and deletions."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from dataclasses import replace
+
+import pytest
+from click.testing import CliRunner
+
+from pnet_pubmed.cli import main as cli
+from pnet_pubmed.search import engine as search_engine
+from pnet_pubmed.search import search, words
+from pnet_pubmed.search.index import SearchIndex, index_articles
+from pnet_pubmed.store import Store
+
+from .test_search import corpus_articles
+
+# Small lists, so that searches walk past their ends, meet floors and fall back.
+MIN_DF = 4
+SIZE = 30
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'words.sqlite'}", index=SearchIndex())
+    store.upgrade()
+    yield store
+    store.close()
+
+
+def _build(store: Store, min_df: int = MIN_DF, size: int = SIZE) -> int:
+    with store.transaction() as conn:
+        return words.build(conn.connection.dbapi_connection, min_df=min_df, size=size)
+
+
+class Spy:
+    """Counts the searches a word list answered, and can turn the lists off."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.answered = 0
+        self.off = False
+        real = search_engine.best
+
+        def best(*args, **kwargs):
+            if self.off:
+                return None
+            found = real(*args, **kwargs)
+            self.answered += found is not None
+            return found
+
+        monkeypatch.setattr(search_engine, "best", best)
+        # Every search with query text may try a list, however few its matches; lists are
+        # read a few entries at a time, so that when to stop reading matters.
+        monkeypatch.setattr(search_engine, "CAP", 0)
+        monkeypatch.setattr(words, "BATCH", 3)
+
+
+def _same(url: str, spy: Spy, query: str, **filters) -> None:
+    filters.setdefault("limit", 5)
+    listed = search(url, query, **filters)
+    spy.off = True
+    try:
+        ranked = search(url, query, **filters)
+    finally:
+        spy.off = False
+    got = [(h.pmid, h.score) for h in listed]
+    want = [(h.pmid, h.score) for h in ranked]
+    assert got == want, (query, filters)
+    if listed.exact:
+        assert listed.total == ranked.total, (query, filters)
+    else:
+        assert ranked.total > listed.total - 1 >= search_engine.LIST_COUNT_CAP
+
+
+def _fts_count(path, word: str) -> int:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT count(*) FROM article_fts WHERE article_fts MATCH ?",
+                          (f'"{word}"',)).fetchone()[0]
+
+
+def _listed(store: Store) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        return dict(conn.exec_driver_sql("SELECT word, df FROM search_words").all())
+
+
+def _check_invariants(store: Store) -> None:
+    """Each listed word: its count is FTS5's, and every article of it with a key above the
+    floor is in its list with its own x and length."""
+    path = store.engine.url.database
+    with store.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        heads = raw.execute("SELECT word, df, avgdl, floor FROM search_words").fetchall()
+        texts = raw.execute("SELECT id, title, abstract, mesh, keywords "
+                            "FROM article_search").fetchall()
+        entries = {}
+        for word, key, id_, x, d in raw.execute("SELECT word, key, id, x, d "
+                                                 "FROM search_word_top"):
+            entries[(word, id_)] = (key, x, d)
+        assert raw.execute("SELECT count(*) FROM search_word_log").fetchone()[0] == 0
+    stats = {id_: words.article_words(rest) for id_, *rest in texts}
+    for word, df, avgdl, floor in heads:
+        assert df == _fts_count(path, word), word
+        for id_, (counts, length) in stats.items():
+            x = counts.get(word)
+            if not x:
+                assert (word, id_) not in entries
+                continue
+            key = words.weight(x, length, avgdl)
+            if key > floor:
+                assert entries[(word, id_)] == (key, x, length), (word, id_)
+            else:
+                assert (word, id_) not in entries, (word, id_)
+
+
+def test_tokens_and_lengths_are_fts5s(sqlite_store):
+    """Python counts each article's words and length as FTS5 does: the lists rest on it."""
+    sqlite_store.save_articles(list(corpus_articles()))
+    path = sqlite_store.engine.url.database
+    with sqlite3.connect(path) as db:
+        rows, avgdl = words.averages(db)
+        sizes = {id_: sum(words._varints(sz)) for id_, sz in
+                 db.execute("SELECT id, sz FROM article_fts_docsize")}
+        texts = db.execute("SELECT id, title, abstract, mesh, keywords "
+                           "FROM article_search").fetchall()
+        db.execute("CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, article_fts, row)")
+        vocab = dict(db.execute("SELECT term, doc FROM temp.v"))
+    assert rows == len(texts) > 200
+    assert avgdl == pytest.approx(sum(sizes.values()) / rows)
+    counted: dict[str, int] = {}
+    for id_, *rest in texts:
+        found, length = words.article_words(rest)
+        assert length == sizes[id_], id_
+        for word in found:
+            counted[word] = counted.get(word, 0) + 1
+    assert counted == vocab
+
+
+def test_bound_holds_whatever_the_mean_length():
+    rng = random.Random(7)
+    for _ in range(20_000):
+        x = rng.choice([1, 2, 3, 4, 10, 11, 14, 20, 33])
+        d = rng.randint(1, 3000)
+        built = rng.uniform(20, 400)
+        now = built * rng.choice([0.5, 0.9, 1.0, 1.1, 2.0, 5.0])
+        key = words.weight(x, d, built) * rng.choice([1.0, 1.0000001, 1.3])
+        assert words.weight(x, d, now) <= words.bound(key, built, now) * (1 + 1e-12)
+    assert words.bound(1.0, 100.0, 100.0) == 1.0
+    assert words.bound(0.0, 100.0, 300.0) == 0.0
+
+
+WORDS = ("cancer", "patients", "tumors", "neuroendocrine", "pancreatic", "the", "of", "with",
+         "humans", "treatment", "survival", "cell", "study", "clinical", "female")
+FILTERS = ({}, {"year": (2010, 2016)}, {"mesh": ["Humans"]}, {"publication_type": "Review"},
+           {"author": "Yao"}, {"limit": 1}, {"limit": 20}, {"limit": 60}, {"flag": "retracted"},
+           {"year": (2012, 2013), "mesh": ["Neoplasms"]})
+
+
+def _queries(corpus_words):
+    for word in corpus_words:
+        for filters in FILTERS:
+            yield word, dict(filters)
+        yield f"{word} NOT cancer" if word != "cancer" else "cancer NOT humans", {}
+
+
+def test_lists_give_the_hits_and_scores_of_ranking_every_match(sqlite_store, monkeypatch):
+    sqlite_store.save_articles(list(corpus_articles()))
+    assert _build(sqlite_store) > 50
+    listed = _listed(sqlite_store)
+    spy = Spy(monkeypatch)
+    url = str(sqlite_store.engine.url)
+    present = [w for w in WORDS if w in listed]
+    assert len(present) >= 10
+    for query, filters in _queries(present):
+        _same(url, spy, query, **filters)
+    # The lists answered most of them; the others fell back to ranking every match (a list
+    # read to its end, a filter few articles pass driving the search instead).
+    assert spy.answered > len(present) * 4
+
+
+def test_lists_stay_right_through_saves_changes_and_deletions(sqlite_store, monkeypatch):
+    corpus = list(corpus_articles())
+    first, later = corpus[: len(corpus) // 2], corpus[len(corpus) // 2:]
+    sqlite_store.save_articles(first)
+    assert _build(sqlite_store) > 20
+    _check_invariants(sqlite_store)
+    spy = Spy(monkeypatch)
+    url = str(sqlite_store.engine.url)
+
+    sqlite_store.save_articles(later)  # new articles: the mean length moves too
+    _check_invariants(sqlite_store)
+    # Changed texts: some articles lose their abstract, others get a word many times.
+    changed = [replace(a, abstract=()) for a in first[:25]]
+    changed += [replace(a, title=a.title + " patients patients patients") for a in later[:25]]
+    sqlite_store.save_articles(changed)
+    _check_invariants(sqlite_store)
+    # Deleted articles (as a DeleteCitation does, through the foreign keys).
+    gone = [a.pmid for a in later[25:45]]
+    with sqlite_store.transaction() as conn:
+        conn.exec_driver_sql(f"DELETE FROM articles WHERE pmid IN ({','.join('?' * len(gone))})",
+                             tuple(gone))
+        index_articles(conn, gone)
+    _check_invariants(sqlite_store)
+    for word in ("patients", "cancer", "tumors", "the", "humans"):
+        for filters in ({}, {"year": (2000, 2016)}, {"limit": 2}):
+            _same(url, spy, word, **filters)
+    assert spy.answered >= 5
+
+
+def test_a_rerun_that_saves_nothing_new_logs_nothing(sqlite_store):
+    corpus = list(corpus_articles())
+    sqlite_store.save_articles(corpus)
+    _build(sqlite_store)
+    with sqlite_store.engine.connect() as conn:
+        before = conn.exec_driver_sql("SELECT count(*) FROM search_word_top").scalar()
+    sqlite_store.save_articles(corpus)
+    _check_invariants(sqlite_store)
+    with sqlite_store.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM search_word_top").scalar() == before
+
+
+def test_a_word_without_a_list_or_with_a_pending_log_ranks_every_match(sqlite_store,
+                                                                       monkeypatch):
+    sqlite_store.save_articles(list(corpus_articles()))
+    _build(sqlite_store)
+    url = str(sqlite_store.engine.url)
+    spy = Spy(monkeypatch)
+    search(url, "curacao")  # in one article: no list
+    assert spy.answered == 0
+    # Changes not yet carried into the lists (a writer that has not absorbed them): the
+    # lists are not used.
+    with sqlite3.connect(sqlite_store.engine.url.database) as db:
+        db.execute("INSERT INTO search_word_log (id, sign) VALUES (1, 1)")
+    search(url, "patients")
+    assert spy.answered == 0
+    with sqlite3.connect(sqlite_store.engine.url.database) as db:
+        db.execute("DELETE FROM search_word_log")
+    search(url, "patients")
+    assert spy.answered == 1
+
+
+def test_db_optimize_builds_the_lists(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    store = Store(url, index=SearchIndex())
+    store.upgrade()
+    store.save_articles(list(corpus_articles()))
+    store.close()
+    monkeypatch.setattr(words, "MIN_DF", MIN_DF)
+    result = CliRunner().invoke(cli, ["--db", url, "db", "optimize"])
+    assert result.exit_code == 0, result.output
+    assert "frequent words" in result.output
+    with sqlite3.connect(tmp_path / "cli.sqlite") as db:
+        n = db.execute("SELECT count(*) FROM search_words").fetchone()[0]
+    assert n > 50
+    assert f"{n:,} frequent words" in result.output
+
+
+def test_the_order_of_today_not_of_the_build_day(sqlite_store, monkeypatch):
+    """Articles saved after the lists were built move the mean length, and with it which of
+    two articles ranks first (a word's count against the article's length): the lists still
+    give today's order."""
+    template = next(a for a in corpus_articles() if a.abstract and a.title)
+    rng = random.Random(11)
+    filler = ("alpha beta gamma delta epsilon zeta theta iota kappa lambda").split()
+
+    def article(n: int, title_hits: int, text_hits: int, length: int):
+        text = [rng.choice(filler) for _ in range(length)] + ["qzxv"] * text_hits
+        rng.shuffle(text)
+        return replace(template, pmid=str(80_000_000 + n),
+                       title=" ".join(["qzxv"] * title_hits + ["report"]),
+                       abstract=(replace(template.abstract[0], text=" ".join(text)),),
+                       mesh=(), keywords=(), chemicals=())
+
+    first = [article(i, rng.choice([0, 0, 1]), rng.randint(1, 6), rng.randint(5, 400))
+             for i in range(80)]
+    sqlite_store.save_articles(first)
+    assert _build(sqlite_store, min_df=10, size=50) >= 1
+    spy = Spy(monkeypatch)
+    url = str(sqlite_store.engine.url)
+    # Long articles without the word: the mean length grows by half or more.
+    sqlite_store.save_articles([article(100 + i, 0, 0, 700) for i in range(40)])
+    _check_invariants(sqlite_store)
+    for limit in (1, 3, 5, 10, 20):
+        _same(url, spy, "qzxv", limit=limit)
+    assert spy.answered >= 3
+
+
+def test_fts5_splits_and_folds_the_stored_text_as_str_split_does():
+    """Every character, between letters and at the end of a word: the text the index stores
+    (tokens.fold_text) is split by SQLite's unicode61 tokenizer into exactly its space-separated
+    words, each as it is (FTS5 folds none of them further)."""
+    from pnet_pubmed.search.tokens import fold_text
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE f USING fts5(t, tokenize = 'unicode61 remove_diacritics 2')")
+    db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(f, instance)")
+    rows = [(cp, fold_text(f"a{chr(cp)}b C{chr(cp)}")) for cp in range(0x80, 0x110000)
+            if not 0xD800 <= cp <= 0xDFFF]
+    db.executemany("INSERT INTO f (rowid, t) VALUES (?, ?)", rows)
+    split: dict[int, list[tuple[int, str]]] = {}
+    for doc, term, offset in db.execute("SELECT doc, term, offset FROM v"):
+        split.setdefault(doc, []).append((offset, term))
+    wrong = [hex(cp) for cp, text in rows
+             if [t for _, t in sorted(split.get(cp, []))] != text.split()]
+    assert not wrong, wrong[:20]
