@@ -305,3 +305,38 @@ def test_fts5_splits_and_folds_the_stored_text_as_str_split_does():
     wrong = [hex(cp) for cp, text in rows
              if [t for _, t in sorted(split.get(cp, []))] != text.split()]
     assert not wrong, wrong[:20]
+
+
+def test_mirror_load_builds_the_lists_and_updates_keep_them_right(tmp_path, monkeypatch):
+    from .baseline_files import with_revision, write_file
+    from .test_mirror_load import BY_PMID, RECORDS, UPDATE_FILE, baseline, run
+
+    monkeypatch.setattr(words, "MIN_DF", 6)
+    url = f"sqlite:///{tmp_path / 'mirror.sqlite'}"
+    folder = tmp_path / "nlm"
+    baseline(folder)
+    first = run(url, "mirror", "load", "--jobs", "0", str(folder)).output
+    store = Store(url, index=SearchIndex())
+    listed = _listed(store)
+    assert len(listed) > 50
+    assert f"search: {len(listed):,} frequent words listed in" in first
+    # Updates: new records, a revised one, deletions; small beside the store: lists are kept
+    # (no new build) and stay right.
+    import shutil
+
+    shutil.copy(UPDATE_FILE, folder / "pubmed25n0003.xml")
+    revised = RECORDS[5][0]
+    write_file(folder / "pubmed25n0004.xml.gz", [
+        with_revision(BY_PMID[revised], "2030-05-06",
+                      title="Patients with tumors: patients, patients and cancer."),
+    ])
+    second = run(url, "mirror", "load", "--jobs", "0", str(folder)).output
+    assert "frequent words listed" not in second
+    _check_invariants(store)
+    spy = Spy(monkeypatch)
+    for word in ("patients", "cancer", "tumors", "the"):
+        if word in listed:
+            _same(url, spy, word)
+            _same(url, spy, word, year=(2005, 2016))
+    assert spy.answered >= 3
+    store.close()

@@ -82,6 +82,9 @@ def mirror_load(settings: Settings, paths, jobs, as_json):
         click.echo(f"mirror: {data['loaded']} files loaded, {data['skipped']} skipped, "
                    f"{data['failed']} failed; {data['records']:,} records in "
                    f"{data['seconds']:.1f} s ({data['records_per_s']:,.0f} records/s)")
+        if summary.word_lists is not None:
+            click.echo(f"search: {summary.word_lists:,} frequent words listed in "
+                       f"{summary.word_lists_seconds:.1f} s")
     if summary.failed:
         names = ", ".join(f.name for f in summary.failed)
         raise click.ClickException(f"{len(summary.failed)} file(s) not loaded: {names}; "

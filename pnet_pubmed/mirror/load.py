@@ -23,6 +23,7 @@ from typing import cast
 
 import sqlalchemy as sa
 
+from pnet_pubmed.search.index import refresh_word_lists
 from pnet_pubmed.store import Store, StoreError
 from pnet_pubmed.store import schema as t
 
@@ -71,7 +72,9 @@ class FileOutcome:
 @dataclass
 class LoadSummary:
     files: list[FileOutcome] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # loading the files (the word lists' build after it not included)
+    word_lists: int | None = None  # frequent words given a list after the load (None: kept)
+    word_lists_seconds: float = 0.0
 
     def count(self, status: str) -> int:
         return sum(f.status == status for f in self.files)
@@ -89,7 +92,9 @@ class LoadSummary:
                 "loaded": self.count("loaded"), "skipped": self.count("skipped"),
                 "failed": self.count("failed"), "records": self.records,
                 "seconds": round(self.seconds, 3),
-                "records_per_s": round(self.records / self.seconds, 1) if self.seconds else 0.0}
+                "records_per_s": round(self.records / self.seconds, 1) if self.seconds else 0.0,
+                "word_lists": self.word_lists,
+                "word_lists_seconds": round(self.word_lists_seconds, 3)}
 
 
 # progress(event, outcome), event one of "start", "chunk" (after each chunk) and "done"
@@ -161,6 +166,10 @@ def load(store: Store, paths: list[str | Path], *, jobs: int = 1,
             report("done", outcome)
     summary = LoadSummary([outcomes[s.name] for s in sources if s.name in outcomes])
     summary.seconds = time.perf_counter() - started
+    if summary.records:
+        started = time.perf_counter()
+        summary.word_lists = refresh_word_lists(store, summary.records)
+        summary.word_lists_seconds = time.perf_counter() - started
     return summary
 
 

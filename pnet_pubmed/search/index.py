@@ -302,6 +302,23 @@ def optimize(store, min_df: int | None = None) -> int:
                            words.MIN_DF if min_df is None else min_df)
 
 
+def refresh_word_lists(store, written: int) -> int | None:
+    """After a bulk load that wrote `written` articles (`mirror load`), on SQLite: build the
+    frequent words' lists when there are none yet and the store holds at least words.MIN_DF
+    articles, or anew when the load wrote a tenth of the store or more (the lists' floors
+    and mean length drift from the store's: still right, as saves keep them, but slower to
+    read). Returns how many words have a list, or None when they were left as they are."""
+    if store.dialect != "sqlite" or not isinstance(store.index, SearchIndex):
+        return None
+    with store.transaction() as conn:
+        raw: Any = conn.connection.dbapi_connection
+        articles, _ = words.averages(raw)
+        listed = raw.execute("SELECT count(*) FROM search_words").fetchone()[0]
+        if articles < words.MIN_DF or (listed and written * 10 < articles):
+            return None
+        return words.build(raw, words.MIN_DF)
+
+
 class SearchIndex:
     """The search index as the Store's article index: Store(url, index=SearchIndex()).
 
