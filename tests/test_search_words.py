@@ -340,3 +340,71 @@ def test_mirror_load_builds_the_lists_and_updates_keep_them_right(tmp_path, monk
             _same(url, spy, word, year=(2005, 2016))
     assert spy.answered >= 3
     store.close()
+
+
+SCORED_QUERIES = (
+    "patients", "cancer", "everolimus", '"neuroendocrine tumors"', "pancrea*", "insulin*",
+    "octreotide OR lanreotide", "neuroendocrine NOT carcinoid", "(sunitinib OR everolimus) AND "
+    "survival", '"progression-free survival"', "pancrea* neuroendocrine tumors",
+    "risk factors mortality", "everolimus[ti]", "neuroendocrine[tiab] AND humans",
+    '"peptide receptor radionuclide therapy"', "tumor* NOT (review OR humans)", "the the",
+    "cell[ti] OR cell[ab]", "curacao", "neu*", "1", "gastrinoma OR insulinoma NOT review*",
+)
+
+
+def test_scoring_here_is_fts5s_match_and_bm25(sqlite_store):
+    """score.Scorer against FTS5 itself, on every stored article: the same matches and the
+    same scores, to the last bit."""
+    from pnet_pubmed.search import parse_query, to_fts5
+    from pnet_pubmed.search.compile import BM25_WEIGHTS
+    from pnet_pubmed.search.criteria import split
+    from pnet_pubmed.search.score import Scorer
+    from pnet_pubmed.store.dbapi import connect
+
+    sqlite_store.save_articles(list(corpus_articles()))
+    _build(sqlite_store)  # single words take their counts from the lists
+    url = str(sqlite_store.engine.url)
+    weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+    with connect(url) as conn:
+        texts = conn.rows("SELECT id, title, abstract, mesh, keywords FROM article_search")
+        listed = dict(conn.rows("SELECT word, df FROM search_words"))
+        for query in SCORED_QUERIES:
+            ranked, _ = split(parse_query(query))
+            want = dict(conn.rows(f"SELECT rowid, -bm25(article_fts, {weights}) FROM "
+                                  "article_fts WHERE article_fts MATCH :q",
+                                  {"q": to_fts5(ranked)}))
+            scorer = Scorer(conn, ranked, listed)
+            got = {}
+            for id_, *rest in texts:
+                value = scorer.score(rest)
+                if value is not None:
+                    got[id_] = value
+            assert got == want, query
+    assert sum(1 for q in SCORED_QUERIES) > 20
+
+
+def test_a_filter_that_drives_gives_the_hits_of_fts5(sqlite_store, monkeypatch):
+    """A search driven by a filter few articles pass, scored here, against FTS5 ranking
+    every match (the plan without this path)."""
+    sqlite_store.save_articles(list(corpus_articles()))
+    url = str(sqlite_store.engine.url)
+    scored = []
+    real = search_engine._scored_here
+
+    def spy(*args, **kwargs):
+        found = real(*args, **kwargs)
+        scored.append(found is not None)
+        return found
+
+    monkeypatch.setattr(search_engine, "_scored_here", spy)
+    for query in SCORED_QUERIES:
+        for filters in ({"author": "Yao"}, {"journal": "J Clin Oncol"},
+                        {"year": (2011, 2011), "publication_type": "Review"},
+                        {"mesh": ["Pancreatic Neoplasms"]}, {"limit": 3, "author": "Wang"}):
+            listed = search(url, query, **filters)
+            monkeypatch.setattr(search_engine, "_scored_here", lambda *a, **k: None)
+            ranked = search(url, query, **filters)
+            monkeypatch.setattr(search_engine, "_scored_here", spy)
+            assert [(h.pmid, h.score) for h in listed] == [(h.pmid, h.score) for h in ranked]
+            assert (listed.total, listed.exact) == (ranked.total, ranked.exact)
+    assert sum(scored) > 50

@@ -41,6 +41,7 @@ from .query import And, Node, parse_query, positive_terms
 from .results import SearchHit, SearchResults
 from .snippets import snippet
 from .tokens import author_key
+from .score import Scorer
 from .words import best, single_word
 
 INDEX_TABLES = ("article_search", "article_fts", "article_author_keys")
@@ -202,9 +203,11 @@ def _run(criteria: Criteria, node: Node | None, filters: list, collection: str |
     driver = choose_driver(matches, filters, counts, stored, limit)
     counter, _ = smallest(filters, counts)
     listed = None
-    if (text is not None and driver is None and matches is not None and matches >= CAP
-            and conn.dialect == "sqlite"):
-        listed = _from_word_list(conn, ranked, text, filters, collection, limit, params)
+    if text is not None and conn.dialect == "sqlite":
+        if driver is not None:
+            listed = _scored_here(conn, ranked, driver, filters, collection, limit, params)
+        elif matches is not None and matches >= CAP:
+            listed = _from_word_list(conn, ranked, text, filters, collection, limit, params)
     if listed is not None:
         rows, exact = listed
     else:
@@ -227,6 +230,41 @@ def _run(criteria: Criteria, node: Node | None, filters: list, collection: str |
     if exact is None:
         exact = text is not None or total <= COUNT_CAP
     return SearchResults(hits, total=total, exact=exact, notes=tuple(criteria.notes))
+
+
+def _scored_here(conn: ReadConnection, ranked: Node | None, driver, filters: list,
+                 collection: str | None, limit: int, params: Params
+                 ) -> tuple[list[tuple], bool] | None:
+    """SQLite, a filter few articles pass driving: its articles' stored text read once, each
+    matched and scored here as FTS5 would (score.py); None for a query it cannot read."""
+    if ranked is None:
+        return None
+    singles = sorted({t.tokens[0] for t in positive_terms(ranked) if len(t.tokens) == 1})
+    listed: dict[str, int] = {}
+    if singles:
+        p = Params()
+        listed = dict(conn.rows(f"SELECT word, df FROM search_words WHERE word IN "
+                                f"{p.add_list(singles)} AND NOT EXISTS "
+                                f"(SELECT 1 FROM search_word_log)", p))
+    try:
+        scorer = Scorer(conn, ranked, listed)
+    except ValueError:
+        return None
+    others = "".join(f" AND {f.check('c.pmid')}" for f in filters if f is not driver)
+    found = []
+    for id_, *texts in conn.execute(
+            f"SELECT s.id, s.title, s.abstract, s.mesh, s.keywords FROM "
+            f"(SELECT DISTINCT d.pmid FROM ({driver.source}) d) c "
+            f"JOIN article_search s ON s.pmid = c.pmid WHERE 1 = 1{others}", params):
+        value = scorer.score(texts)
+        if value is not None:
+            found.append((value, id_))
+    found.sort(key=lambda s: (-s[0], -s[1]))
+    hits = [(str(i), v) for v, i in found[:limit]]
+    if not hits:
+        return [], True
+    return conn.rows(given_hits_sql(conn.dialect, hits, len(found), collection,
+                                    snippets=True, params=params), params), True
 
 
 def _from_word_list(conn: ReadConnection, ranked: Node | None, text: TextMatch,

@@ -1,0 +1,140 @@
+"""FTS5's match and bm25 for given articles, computed here from their stored text (SQLite).
+
+When a filter few articles pass drives a search, asking FTS5 about each of its articles costs
+a cursor per article, and bm25() on each such cursor counts the query's matches over the whole
+index again for the idf: for a common word, milliseconds an article. Here the articles' stored
+text (article_search: folded tokens joined by spaces, which str.split() splits as FTS5 does)
+is read once, each article is matched against the query and scored with FTS5's formula
+(fts5_aux.c), with each phrase's idf from one count of its matches. The results equal FTS5's
+(tests/test_search_words.py compares them, match for match and score for score).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .compile import BM25_WEIGHTS, FTS_COLUMNS
+from .query import And, Node, Not, Or, Term
+from .tokens import fold_text
+from .words import B, K1, averages, idf
+
+_COLUMN = {name: i for i, name in enumerate(FTS_COLUMNS)}
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A phrase of the query as FTS5 numbers it: its tokens (the last a prefix when prefix),
+    the columns it is looked for in."""
+
+    tokens: tuple[str, ...]
+    prefix: bool
+    columns: tuple[int, ...]
+    fts5: str  # the phrase alone as an FTS5 query (for its article count)
+
+
+def phrases(node: Node) -> list[Phrase] | None:
+    """The phrases of a ranked query in FTS5's order (that of compile.to_fts5's text: an AND's
+    positive parts, then its NOT parts); None if one cannot be read here."""
+    out: list[Phrase] = []
+
+    def walk(n: Node) -> bool:
+        if isinstance(n, Term):
+            toks = tuple(fold_text(" ".join(n.tokens)).split())
+            if not toks:
+                return False
+            cols = tuple(range(len(FTS_COLUMNS))) if n.fields is None else tuple(
+                _COLUMN[f] for f in n.fields)
+            text = '"' + " ".join(toks) + '"' + ("*" if n.prefix else "")
+            if n.fields is not None:
+                text = "{" + " ".join(n.fields) + "} : " + text
+            out.append(Phrase(toks, n.prefix, cols, text))
+            return True
+        if isinstance(n, Or):
+            return all(walk(c) for c in n.children)
+        if isinstance(n, And):
+            pos = [c for c in n.children if not isinstance(c, Not)]
+            neg = [c.child for c in n.children if isinstance(c, Not)]
+            return all(walk(c) for c in pos) and all(walk(c) for c in neg)
+        return False
+
+    return out if walk(node) else None
+
+
+def _count(phrase: Phrase, columns: Sequence[Sequence[str]]) -> list[int]:
+    """How many times the phrase starts in each column of an article."""
+    first, n, last = phrase.tokens[0], len(phrase.tokens), phrase.tokens[-1]
+    counts = [0] * len(columns)
+    for c in phrase.columns:
+        toks = columns[c]
+        found = 0
+        if n == 1:
+            if phrase.prefix:
+                found = sum(1 for t in toks if t.startswith(first))
+            else:
+                found = toks.count(first)
+        else:
+            head = phrase.tokens[:-1]
+            for i in range(len(toks) - n + 1):
+                if tuple(toks[i:i + n - 1]) == head and (
+                        toks[i + n - 1].startswith(last) if phrase.prefix
+                        else toks[i + n - 1] == last):
+                    found += 1
+        counts[c] = found
+    return counts
+
+
+class Scorer:
+    """Matches and scores articles against one query, as FTS5's MATCH and bm25() with
+    compile.BM25_WEIGHTS would."""
+
+    def __init__(self, conn: Any, node: Node, listed_df: dict[str, int] | None = None) -> None:
+        found = phrases(node)
+        if found is None:
+            raise ValueError("a query this scorer cannot read")
+        self.node = node
+        self.phrases = found
+        self.rows, self.avgdl = averages(conn.raw)
+        self.idf = [idf(self.rows, self._hits(conn, p, listed_df or {})) for p in found]
+
+    @staticmethod
+    def _hits(conn: Any, phrase: Phrase, listed: dict[str, int]) -> int:
+        if (len(phrase.tokens) == 1 and not phrase.prefix and len(phrase.columns) == len(
+                FTS_COLUMNS) and phrase.tokens[0] in listed):
+            return listed[phrase.tokens[0]]
+        return int(conn.scalar("SELECT count(*) FROM article_fts WHERE article_fts MATCH :q",
+                               {"q": phrase.fts5}))
+
+    def score(self, texts: Sequence[str | None]) -> float | None:
+        """The article's bm25 score (higher is better, as -bm25()), or None when it does not
+        match. texts: its title, abstract, mesh and keywords as article_search holds them."""
+        columns = [t.split() if t else [] for t in texts]
+        counts = [_count(p, columns) for p in self.phrases]
+        present = [sum(c) > 0 for c in counts]
+        it = iter(present)
+        if not _matches(self.node, it):
+            return None
+        length = sum(len(c) for c in columns)
+        score = 0.0
+        for i, per_column in enumerate(counts):
+            x = 0.0
+            for c, n in enumerate(per_column):
+                if n:
+                    x += BM25_WEIGHTS[c] * n
+            score += self.idf[i] * ((x * (K1 + 1.0)) /
+                                    (x + K1 * (1 - B + B * length / self.avgdl)))
+        return score
+
+
+def _matches(node: Node, present) -> bool:
+    """Whether the article matches, reading each phrase's presence in phrases() order."""
+    if isinstance(node, Term):
+        return next(present)
+    if isinstance(node, Or):
+        results = [_matches(c, present) for c in node.children]
+        return any(results)
+    assert isinstance(node, And)
+    pos = [_matches(c, present) for c in node.children if not isinstance(c, Not)]
+    neg = [_matches(c.child, present) for c in node.children if isinstance(c, Not)]
+    return all(pos) and not any(neg)
