@@ -39,9 +39,9 @@ from .plan import (
 )
 from .query import And, Node, parse_query, positive_terms
 from .results import SearchHit, SearchResults
+from .score import Scorer
 from .snippets import snippet
 from .tokens import author_key
-from .score import Scorer
 from .words import best, single_word
 
 INDEX_TABLES = ("article_search", "article_fts", "article_author_keys")

@@ -18,7 +18,7 @@ from typing import Any
 from .compile import BM25_WEIGHTS, FTS_COLUMNS
 from .query import And, Node, Not, Or, Term
 from .tokens import fold_text
-from .words import B, K1, averages, idf
+from .words import K1, B, averages, idf
 
 _COLUMN = {name: i for i, name in enumerate(FTS_COLUMNS)}
 
