@@ -72,7 +72,7 @@ def _same(url: str, spy: Spy, query: str, **filters) -> None:
     if listed.exact:
         assert listed.total == ranked.total, (query, filters)
     else:
-        assert ranked.total > listed.total - 1 >= search_engine.LIST_COUNT_CAP
+        assert ranked.total > listed.total - 1 >= search_engine.COUNT_CAP
 
 
 def _fts_count(path, word: str) -> int:

@@ -45,8 +45,6 @@ from .tokens import author_key
 from .words import best, single_word
 
 INDEX_TABLES = ("article_search", "article_fts", "article_author_keys")
-# How far a search read from a word's list counts the matches that pass its filters.
-LIST_COUNT_CAP = 1000
 
 
 @contextmanager
@@ -286,14 +284,14 @@ def _from_word_list(conn: ReadConnection, ranked: Node | None, text: TextMatch,
     if not checks:
         total, exact = df, True
     else:
-        # The matches that pass, counted up to just past LIST_COUNT_CAP ("more than 1,000"):
+        # The matches that pass, counted up to just past COUNT_CAP ("more than 1,000"):
         # counting them all would check the filters on every match, what the list avoids.
-        cap = params.add(LIST_COUNT_CAP + 1)
+        cap = params.add(COUNT_CAP + 1)
         where = "".join(f" AND {f.check('CAST(f.rowid AS TEXT)')}" for f in filters)
         total = int(conn.scalar(
             f"SELECT count(*) FROM (SELECT 1 FROM article_fts f WHERE f.article_fts MATCH "
             f"{text.param}{where} LIMIT {cap}) n", params))
-        exact = total <= LIST_COUNT_CAP
+        exact = total <= COUNT_CAP
     if not hits:
         return [], exact
     rows = conn.rows(given_hits_sql(conn.dialect, [(str(i), s) for i, s in hits], total,

@@ -26,8 +26,9 @@ CAP = 5000
 # Driving from a filter costs about its size; walking articles newest first until `limit`
 # pass costs about limit * articles / size: a filter drives below sqrt(DRIVE * limit * N).
 DRIVE = 0.3
-# How many hits past which a filters-only search says "more than" instead of counting them.
-COUNT_CAP = 10_000
+# How many hits past which a search that would have to check its filters on every article
+# (filters alone, or a frequent word's list with filters) says "more than" instead of counting.
+COUNT_CAP = 1_000
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ class SearchResults(tuple):
         return self
 
     def summary(self) -> str:
-        """'20 of 153 hits', '20 of more than 10,000 hits', '3 hits', 'no hits'."""
+        """'20 of 153 hits', '20 of more than 1,000 hits', '3 hits', 'no hits'."""
         if not self.exact:
             return f"{len(self):,} of more than {self.total - 1:,} hits"
         if self.total > len(self):

@@ -32,6 +32,14 @@ class Phrase:
     prefix: bool
     columns: tuple[int, ...]
     fts5: str  # the phrase alone as an FTS5 query (for its article count)
+    negated: bool = False  # under a NOT: no article that matches holds it
+
+    @property
+    def word(self) -> str | None:
+        """The one word it is, in every column, when it is one (not a phrase or prefix)."""
+        if len(self.tokens) == 1 and not self.prefix and len(self.columns) == len(FTS_COLUMNS):
+            return self.tokens[0]
+        return None
 
 
 def phrases(node: Node) -> list[Phrase] | None:
@@ -39,7 +47,9 @@ def phrases(node: Node) -> list[Phrase] | None:
     positive parts, then its NOT parts); None if one cannot be read here."""
     out: list[Phrase] = []
 
-    def walk(n: Node) -> bool:
+    def walk(n: Node, state: str = "positive") -> bool:
+        # state: "positive", "absent" (under a NOT of words only: no matching article holds
+        # them) or "maybe" (anything else under a NOT, which a matching article may hold).
         if isinstance(n, Term):
             toks = tuple(fold_text(" ".join(n.tokens)).split())
             if not toks:
@@ -49,17 +59,24 @@ def phrases(node: Node) -> list[Phrase] | None:
             text = '"' + " ".join(toks) + '"' + ("*" if n.prefix else "")
             if n.fields is not None:
                 text = "{" + " ".join(n.fields) + "} : " + text
-            out.append(Phrase(toks, n.prefix, cols, text))
+            out.append(Phrase(toks, n.prefix, cols, text, state == "absent"))
             return True
         if isinstance(n, Or):
-            return all(walk(c) for c in n.children)
+            return all(walk(c, state) for c in n.children)
         if isinstance(n, And):
             pos = [c for c in n.children if not isinstance(c, Not)]
             neg = [c.child for c in n.children if isinstance(c, Not)]
-            return all(walk(c) for c in pos) and all(walk(c) for c in neg)
+            return (all(walk(c, state) for c in pos)
+                    and all(walk(c, "absent" if state == "positive" and _words_only(c)
+                                 else "maybe") for c in neg))
         return False
 
     return out if walk(node) else None
+
+
+def _words_only(node: Node) -> bool:
+    return isinstance(node, Term) or (isinstance(node, Or)
+                                      and all(_words_only(c) for c in node.children))
 
 
 def _count(phrase: Phrase, columns: Sequence[Sequence[str]]) -> list[int]:
@@ -100,9 +117,8 @@ class Scorer:
 
     @staticmethod
     def _hits(conn: Any, phrase: Phrase, listed: dict[str, int]) -> int:
-        if (len(phrase.tokens) == 1 and not phrase.prefix and len(phrase.columns) == len(
-                FTS_COLUMNS) and phrase.tokens[0] in listed):
-            return listed[phrase.tokens[0]]
+        if phrase.word is not None and phrase.word in listed:
+            return listed[phrase.word]
         return int(conn.scalar("SELECT count(*) FROM article_fts WHERE article_fts MATCH :q",
                                {"q": phrase.fts5}))
 

@@ -213,14 +213,18 @@ def build(conn: Any, min_df: int = MIN_DF, size: int = LIST_SIZE) -> int:
         counts, length = article_words(texts)
         found = counts.keys() & frequent
         df.update(found)
+        # weight(x, length, avgdl), the same operations in the same order, inlined.
+        k = K1 * (1 - B + B * length / avgdl)
         for word in found:
             x = counts[word]
-            item = (weight(x, length, avgdl), id_, x, length)
+            key = (x * (K1 + 1.0)) / (x + k)
             heap = heaps[word]
             if len(heap) < keep:
-                push(heap, item)
-            elif item > heap[0]:
-                replace(heap, item)
+                push(heap, (key, id_, x, length))
+            elif key >= heap[0][0]:
+                item = (key, id_, x, length)
+                if item > heap[0]:
+                    replace(heap, item)
     for word in sorted(frequent):
         heap = heaps[word]
         floor = 0.0
