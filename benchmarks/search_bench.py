@@ -6,12 +6,13 @@ Usage: python benchmarks/search_bench.py [--sizes 10000 100000] [--runs 30]
 
 Builds each database with benchmarks/make_articles.py (SQLite files in --dir; on PostgreSQL one
 schema per size, ANALYZEd as autovacuum would), on SQLite builds the frequent words' lists as
-`pnet-pubmed db optimize` does (--no-word-lists: drops them, to measure without), then runs every query once to warm up and --runs
-times more through pnet_pubmed.search.search(url), which opens a new connection each time as
-the CLI does, and prints per query the hits and p50/p95 latency in ms, the same over all
-queries, the database size and the ingest rate. Timings include the whole search call: opening
-the connection, ranking, filters, cited-by keys and snippets. Last, a rare word (a title word
-found in 5 to 20 articles) next to the bare engine's top-20 query for it.
+`pnet-pubmed db optimize` does (--no-word-lists: drops them, to measure without), then runs
+every query once to warm up and --runs times more through pnet_pubmed.search.search(url),
+which opens a new connection each time as the CLI does, and prints per query the hits and
+p50/p95 latency in ms, the same over all queries, the database size and the ingest rate.
+Timings include the whole search call: opening the connection, ranking, filters, cited-by keys
+and snippets. Last, a rare word (a title word found in 5 to 20 articles) next to the bare
+engine's top-20 query for it.
 """
 
 from __future__ import annotations

@@ -42,20 +42,22 @@ class Spy:
     def __init__(self, monkeypatch) -> None:
         self.answered = 0
         self.off = False
-        real = search_engine.best
+        for name in ("best", "best_of_lists"):
+            monkeypatch.setattr(search_engine, name, self._wrap(getattr(search_engine, name)))
+        # Every search with query text may try a list, however few its matches; lists are
+        # read a few entries at a time, so that when to stop reading matters.
+        monkeypatch.setattr(search_engine, "CAP", 0)
+        monkeypatch.setattr(words, "BATCH", 3)
 
-        def best(*args, **kwargs):
+    def _wrap(self, real):
+        def wrapped(*args, **kwargs):
             if self.off:
                 return None
             found = real(*args, **kwargs)
             self.answered += found is not None
             return found
 
-        monkeypatch.setattr(search_engine, "best", best)
-        # Every search with query text may try a list, however few its matches; lists are
-        # read a few entries at a time, so that when to stop reading matters.
-        monkeypatch.setattr(search_engine, "CAP", 0)
-        monkeypatch.setattr(words, "BATCH", 3)
+        return wrapped
 
 
 def _same(url: str, spy: Spy, query: str, **filters) -> None:
@@ -178,6 +180,27 @@ def test_lists_give_the_hits_and_scores_of_ranking_every_match(sqlite_store, mon
     # The lists answered most of them; the others fell back to ranking every match (a list
     # read to its end, a filter few articles pass driving the search instead).
     assert spy.answered > len(present) * 4
+
+
+def test_lists_give_the_hits_and_scores_of_several_words(sqlite_store, monkeypatch):
+    """AND, OR and NOT of listed words: the threshold algorithm over their lists, each article
+    seen scored from its text, equals ranking every match."""
+    sqlite_store.save_articles(list(corpus_articles()))
+    _build(sqlite_store)
+    listed = _listed(sqlite_store)
+    spy = Spy(monkeypatch)
+    url = str(sqlite_store.engine.url)
+    w = [x for x in WORDS if x in listed]
+    queries = [f"{w[0]} OR {w[1]}", f"{w[1]} {w[2]}", f"({w[3]} OR {w[4]}) AND {w[5]}",
+               f"{w[2]} OR {w[6]} NOT {w[7]}", f"{w[5]} {w[5]}", f"{w[8]} OR {w[9]} OR {w[1]}",
+               f"{w[0]} NOT ({w[1]} NOT {w[2]})", f"{w[3]} {w[4]} {w[6]}",
+               f'{w[0]} OR "{w[1]} {w[2]}"', f"{w[0]} OR {w[1]}*"]
+    for query in queries:
+        for filters in ({}, {"year": (2010, 2016)}, {"limit": 1}, {"limit": 20},
+                        {"mesh": ["Humans"], "limit": 8}):
+            _same(url, spy, query, **filters)
+    # Phrases and prefixes are not read from lists: 8 queries of words under 5 filter sets.
+    assert spy.answered > 20
 
 
 def test_lists_stay_right_through_saves_changes_and_deletions(sqlite_store, monkeypatch):
@@ -349,6 +372,7 @@ SCORED_QUERIES = (
     "risk factors mortality", "everolimus[ti]", "neuroendocrine[tiab] AND humans",
     '"peptide receptor radionuclide therapy"', "tumor* NOT (review OR humans)", "the the",
     "cell[ti] OR cell[ab]", "curacao", "neu*", "1", "gastrinoma OR insulinoma NOT review*",
+    "tumors NOT (cancer NOT humans)", "patients NOT (review NOT (humans OR female))",
 )
 
 
@@ -408,3 +432,25 @@ def test_a_filter_that_drives_gives_the_hits_of_fts5(sqlite_store, monkeypatch):
             assert [(h.pmid, h.score) for h in listed] == [(h.pmid, h.score) for h in ranked]
             assert (listed.total, listed.exact) == (ranked.total, ranked.exact)
     assert sum(scored) > 50
+
+
+def test_words_under_a_not_do_not_rank(sqlite_store, monkeypatch):
+    """`a NOT (b NOT c)` matches articles holding b and c, and FTS5 scores them on a alone:
+    so do the lists and the scoring here."""
+    template = next(a for a in corpus_articles() if a.abstract and a.title)
+
+    def article(n: int, title: str, text: str):
+        return replace(template, pmid=str(81_000_000 + n), title=title,
+                       abstract=(replace(template.abstract[0], text=text),),
+                       mesh=(), keywords=(), chemicals=())
+
+    docs = [article(i, "aaaw report", "aaaw study of things") for i in range(30)]
+    docs += [article(100 + i, "cccw cccw cccw", "aaaw bbbw " + "cccw " * 12) for i in range(5)]
+    docs += [article(200 + i, "bbbw cccw", "other words here") for i in range(30)]
+    sqlite_store.save_articles(list(corpus_articles()) + docs)
+    _build(sqlite_store, min_df=10, size=40)
+    spy = Spy(monkeypatch)
+    url = str(sqlite_store.engine.url)
+    for limit in (1, 3, 5):
+        _same(url, spy, "aaaw NOT (bbbw NOT cccw)", limit=limit)
+    assert spy.answered >= 1

@@ -39,7 +39,7 @@ from .plan import (
 )
 from .query import And, Node, parse_query, positive_terms
 from .results import SearchHit, SearchResults
-from .score import Scorer
+from .score import Scorer, best_of_lists
 from .snippets import snippet
 from .tokens import author_key
 from .words import best, single_word
@@ -271,18 +271,32 @@ def _from_word_list(conn: ReadConnection, ranked: Node | None, text: TextMatch,
     """SQLite: the hits of a query whose ranked part is one frequent word, read from its
     score-ordered list (words.py), and whether the total is exact; None when it has no list or
     the list cannot tell."""
+    if ranked is None:
+        return None
     word = single_word(ranked)
-    if word is None:
-        return None
-    negated = isinstance(ranked, And)
-    checks = [f.check for f in filters] + ([text.check] if negated else [])
-    found = best(conn, word, "".join(f" AND {c('CAST(t.id AS TEXT)')}" for c in checks),
-                 params, limit)
-    if found is None:
-        return None
-    hits, df = found
-    if not checks:
-        total, exact = df, True
+    total: int | None = None
+    if word is not None:
+        negated = isinstance(ranked, And)
+        checks = [f.check for f in filters] + ([text.check] if negated else [])
+        found = best(conn, word, "".join(f" AND {c('CAST(t.id AS TEXT)')}" for c in checks),
+                     params, limit)
+        if found is None:
+            return None
+        hits, df = found
+        if not checks:
+            total = df
+    else:
+        # Several words (AND, OR, NOT): matched and scored here, from their text.
+        many = best_of_lists(conn, ranked, "".join(f" AND {f.check('s.pmid')}"
+                                                   for f in filters), params, limit)
+        if many is None:
+            return None
+        hits = many
+        if not filters:
+            total = int(conn.scalar("SELECT count(*) FROM article_fts f WHERE "
+                                    f"f.article_fts MATCH {text.param}", params))
+    if total is not None:
+        exact = True
     else:
         # The matches that pass, counted up to just past COUNT_CAP ("more than 1,000"):
         # counting them all would check the filters on every match, what the list avoids.
