@@ -47,6 +47,7 @@ class Spy:
         # Every search with query text may try a list, however few its matches; lists are
         # read a few entries at a time, so that when to stop reading matters.
         monkeypatch.setattr(search_engine, "CAP", 0)
+        monkeypatch.setattr(search_engine, "MANY", 0)
         monkeypatch.setattr(words, "BATCH", 3)
 
     def _wrap(self, real):

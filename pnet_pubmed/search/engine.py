@@ -37,7 +37,7 @@ from .plan import (
     hits_sql,
     smallest,
 )
-from .query import And, Node, parse_query, positive_terms
+from .query import And, Node, Term, parse_query, positive_terms
 from .results import SearchHit, SearchResults
 from .score import Scorer, best_of_lists
 from .snippets import snippet
@@ -45,6 +45,9 @@ from .tokens import author_key
 from .words import best, single_word
 
 INDEX_TABLES = ("article_search", "article_fts", "article_author_keys")
+# SQLite: how many articles a query of several frequent words must match to be read from
+# their lists (below it, ranking every match costs about as much).
+MANY = 40_000
 
 
 @contextmanager
@@ -191,7 +194,7 @@ def _run(criteria: Criteria, node: Node | None, filters: list, collection: str |
     text = None
     if ranked is not None:
         engine_query = to_fts5(ranked) if conn.dialect == "sqlite" else to_tsquery(ranked)
-        text = TextMatch(conn.dialect, params.add(engine_query))
+        text = TextMatch(conn.dialect, params.add(engine_query), isinstance(ranked, Term))
     filters = [criteria.predicate(p) for p in predicates] + filters
     row = conn.one(estimates_sql(text, filters, collection, params, conn.dialect), params)
     assert row is not None
@@ -205,7 +208,8 @@ def _run(criteria: Criteria, node: Node | None, filters: list, collection: str |
         if driver is not None:
             listed = _scored_here(conn, ranked, driver, filters, collection, limit, params)
         elif matches is not None and matches >= CAP:
-            listed = _from_word_list(conn, ranked, text, filters, collection, limit, params)
+            listed = _from_word_list(conn, ranked, text, filters, collection, limit, params,
+                                     matches)
     if listed is not None:
         rows, exact = listed
     else:
@@ -266,8 +270,8 @@ def _scored_here(conn: ReadConnection, ranked: Node | None, driver, filters: lis
 
 
 def _from_word_list(conn: ReadConnection, ranked: Node | None, text: TextMatch,
-                    filters: list, collection: str | None, limit: int, params: Params
-                    ) -> tuple[list[tuple], bool] | None:
+                    filters: list, collection: str | None, limit: int, params: Params,
+                    matches: int) -> tuple[list[tuple], bool] | None:
     """SQLite: the hits of a query whose ranked part is one frequent word, read from its
     score-ordered list (words.py), and whether the total is exact; None when it has no list or
     the list cannot tell."""
@@ -286,7 +290,10 @@ def _from_word_list(conn: ReadConnection, ranked: Node | None, text: TextMatch,
         if not checks:
             total = df
     else:
-        # Several words (AND, OR, NOT): matched and scored here, from their text.
+        # Several words (AND, OR, NOT): matched and scored here, from their text, when so many
+        # articles match that ranking them all would cost more than reading the lists.
+        if matches < MANY:
+            return None
         many = best_of_lists(conn, ranked, "".join(f" AND {f.check('s.pmid')}"
                                                    for f in filters), params, limit)
         if many is None:

@@ -23,6 +23,8 @@ from .filters import Filter, Params, exists
 
 # How many rows the first statement counts at most per part; a part under it may drive.
 CAP = 5000
+# SQLite: how many full-text matches it counts at most.
+TEXT_CAP = 50_000
 # Driving from a filter costs about its size; walking articles newest first until `limit`
 # pass costs about limit * articles / size: a filter drives below sqrt(DRIVE * limit * N).
 DRIVE = 0.3
@@ -37,6 +39,7 @@ class TextMatch:
 
     dialect: str
     param: str  # the placeholder its text is bound to
+    single: bool = False  # one phrase, prefix or word, without AND, OR or NOT
 
     def source(self) -> str:
         """A SELECT of the PMIDs of the matching articles (column pmid)."""
@@ -80,8 +83,12 @@ def estimates_sql(text: TextMatch | None, filters: Sequence[Filter], collection:
     parts = ["(SELECT version_num FROM alembic_version)", stored]
     if collection is not None:
         parts.append(f"(SELECT count(*) FROM collections WHERE name = {params.add(collection)})")
-    sources = ([text.source()] if text is not None else []) + [
-        f.source for f in filters if f.source is not None]
+    if text is not None:
+        # SQLite counts its matches further (a doclist walk, about 0.1 µs a match): whether a
+        # query of several frequent words is worth reading from their lists depends on it.
+        text_cap = params.add(TEXT_CAP) if dialect == "sqlite" else cap
+        parts.append(f"(SELECT count(*) FROM ({text.source()} LIMIT {text_cap}) n)")
+    sources = [f.source for f in filters if f.source is not None]
     parts += [f"(SELECT count(*) FROM ({s} LIMIT {cap}) n)" for s in sources]
     return "SELECT " + ", ".join(parts)
 
@@ -180,6 +187,13 @@ def _ranked(text: TextMatch, others: Sequence[Filter], driver: Filter | None,
         pmid, key_pmid = "s.pmid", "tie"
         frm = "article_search s" if driver is None else (
             "candidates c JOIN article_search s ON s.pmid = c.pmid")
+    if text.dialect == "sqlite" and driver is None and not others and text.single:
+        # One phrase or prefix, nothing else: FTS5 counts its matches from one doclist, far
+        # cheaper than keeping every scored match to count them; the sort keeps only the hits.
+        select = (f"SELECT {pmid} AS pmid, {score} AS score, {key} AS tie FROM {frm} "
+                  f"WHERE {where} ORDER BY score DESC, tie DESC LIMIT {lim}")
+        return _Ranked(select, f"{frm} WHERE {where}", "h.score DESC, h.tie DESC",
+                       counted=True)
     matched = (f"matched AS MATERIALIZED (SELECT {key} AS tie, {score} AS score "
                f"FROM {frm} WHERE {where}{_checks(others, pmid)})")
 
