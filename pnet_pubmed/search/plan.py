@@ -84,9 +84,9 @@ def estimates_sql(text: TextMatch | None, filters: Sequence[Filter], collection:
     if collection is not None:
         parts.append(f"(SELECT count(*) FROM collections WHERE name = {params.add(collection)})")
     if text is not None:
-        # SQLite counts its matches further (a doclist walk, about 0.1 µs a match): whether a
-        # query of several frequent words is worth reading from their lists depends on it.
-        text_cap = params.add(TEXT_CAP) if dialect == "sqlite" else cap
+        # SQLite counts the matches of several words further (a doclist walk, about 0.1 µs a
+        # match): whether they are worth reading from their lists depends on it.
+        text_cap = params.add(TEXT_CAP) if dialect == "sqlite" and not text.single else cap
         parts.append(f"(SELECT count(*) FROM ({text.source()} LIMIT {text_cap}) n)")
     sources = [f.source for f in filters if f.source is not None]
     parts += [f"(SELECT count(*) FROM ({s} LIMIT {cap}) n)" for s in sources]
