@@ -192,7 +192,7 @@ def build(conn: Any, min_df: int = MIN_DF, size: int = LIST_SIZE) -> int:
     connection inside the caller's transaction; returns how many words have one.
 
     One pass over article_search: each article's words are counted as absorb() counts them,
-    and each frequent word keeps its size + 1 best articles by key in a heap."""
+    and each frequent word keeps its size + 1 best articles by key."""
     drop(conn)
     rows, avgdl = averages(conn)
     if rows == 0:
@@ -204,10 +204,12 @@ def build(conn: Any, min_df: int = MIN_DF, size: int = LIST_SIZE) -> int:
     conn.execute("DROP TABLE temp.article_fts_words")
     if not frequent:
         return 0
-    heaps: dict[str, list[tuple[float, int, float, int]]] = {w: [] for w in frequent}
+    # Per word, its best entries so far (at least its keep best, at most twice as many) and the
+    # least key they had when last trimmed: an entry below it can never be among the best.
+    best: dict[str, list[tuple[float, int, float, int]]] = {w: [] for w in frequent}
+    least = dict.fromkeys(frequent, -1.0)
     df: Counter = Counter()
     keep = size + 1
-    push, replace = heapq.heappush, heapq.heapreplace
     for id_, *texts in conn.execute("SELECT id, title, abstract, mesh, keywords "
                                     "FROM article_search"):
         counts, length = article_words(texts)
@@ -218,24 +220,29 @@ def build(conn: Any, min_df: int = MIN_DF, size: int = LIST_SIZE) -> int:
         for word in found:
             x = counts[word]
             key = (x * (K1 + 1.0)) / (x + k)
-            heap = heaps[word]
-            if len(heap) < keep:
-                push(heap, (key, id_, x, length))
-            elif key >= heap[0][0]:
-                item = (key, id_, x, length)
-                if item > heap[0]:
-                    replace(heap, item)
+            if key < least[word]:
+                continue
+            entries = best[word]
+            entries.append((key, id_, x, length))
+            if len(entries) >= 2 * keep:
+                entries.sort(reverse=True)
+                del entries[keep:]
+                least[word] = entries[-1][0]
+    # Written in key order, the article index made after: a few times faster than in any order.
+    conn.execute("DROP INDEX IF EXISTS ix_search_word_top_id")
     for word in sorted(frequent):
-        heap = heaps[word]
+        heap = sorted(best.pop(word), reverse=True)[:keep]
         floor = 0.0
         if df[word] > size:
-            # Every article the heap let go has a key at most its least: keep those above it.
-            floor = heap[0][0]
+            # Every article let go has a key at most the least kept: keep those above it.
+            floor = heap[-1][0]
             heap = [e for e in heap if e[0] > floor]
+        heap.reverse()
         conn.execute("INSERT INTO search_words (word, df, avgdl, floor) VALUES (?, ?, ?, ?)",
                      (word, df[word], avgdl, floor))
         conn.executemany("INSERT INTO search_word_top (key, id, x, d, word) "
                          "VALUES (?, ?, ?, ?, ?)", [(*e, word) for e in heap])
+    conn.execute("CREATE INDEX ix_search_word_top_id ON search_word_top (id)")
     return len(frequent)
 
 
