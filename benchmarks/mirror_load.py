@@ -205,7 +205,9 @@ def measure_load(url: str, paths: list[str], jobs: int, index: bool = True) -> d
             "reader_cpu": children.ru_utime + children.ru_stime,
             "peak_mb": _peak_mb(),
             "reader_peak_mb": children.ru_maxrss / 1024,
-            "failed": [f.name for f in summary.failed]}
+            "failed": [f.name for f in summary.failed],
+            "word_lists": summary.word_lists,
+            "word_lists_seconds": summary.word_lists_seconds}
 
 
 def measure_link(url: str, list_path: str, truth_path: str) -> dict:
@@ -339,6 +341,9 @@ def main() -> None:
                   f"{r['peak_mb']:.0f} MB, {r['reader_peak_mb']:.0f} MB |")
             if r["failed"]:
                 print(f"  failed: {r['failed']}")
+            if r.get("word_lists") is not None:
+                print(f"  (seconds include the frequent words' lists built after the load: "
+                      f"{r['word_lists']:,} words in {r['word_lists_seconds']:.1f} s)")
         if args.link:
             list_files = write_list(info["files"], args.link, out)
             print()
