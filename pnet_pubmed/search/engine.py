@@ -196,11 +196,16 @@ def _run(criteria: Criteria, node: Node | None, filters: list, collection: str |
         engine_query = to_fts5(ranked) if conn.dialect == "sqlite" else to_tsquery(ranked)
         text = TextMatch(conn.dialect, params.add(engine_query), isinstance(ranked, Term))
     filters = [criteria.predicate(p) for p in predicates] + filters
-    row = conn.one(estimates_sql(text, filters, collection, params, conn.dialect), params)
+    # One phrase or prefix without filters: nothing to choose, so its matches are not counted
+    # here (on SQLite a prefix's doclists are merged afresh for every statement that reads it).
+    counted = text is not None and not (conn.dialect == "sqlite" and text.single
+                                        and not filters and single_word(ranked) is None)
+    row = conn.one(estimates_sql(text if counted else None, filters, collection, params,
+                                 conn.dialect), params)
     assert row is not None
     stored, counts = row[1], list(row[2:])
     _check_estimates(conn, row[0], collection, counts)
-    matches = counts.pop(0) if text is not None else None
+    matches = counts.pop(0) if counted else None
     driver = choose_driver(matches, filters, counts, stored, limit)
     counter, _ = smallest(filters, counts)
     listed = None
