@@ -91,3 +91,16 @@ def test_the_upgrade_indexes_older_databases_with_the_fold(backend, tmp_path, re
         upgraded.close()
     finally:
         drop()
+
+
+def test_the_fold_is_final_on_every_character():
+    """Folding a folded text changes nothing: "ǣ" (æ and a macron), "ᴬ" (a capital under NFKD)
+    and the sigmas fold all the way at once."""
+    from pnet_pubmed.search.tokens import fold
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    for start in range(0, len(every), 4096):
+        text = every[start:start + 4096]
+        once = fold(text)
+        assert fold(once) == once, hex(ord(text[0]))
+    assert fold("Ǣ ᴬ ΟΔΟΣ") == "ae a οδοσ"
