@@ -62,6 +62,7 @@ class Spy:
 
     def __init__(self, monkeypatch) -> None:
         self.answered = 0
+        self.declined = 0  # no list, or the list could not tell: every match ranked
         self.off = False
         real = search_engine._from_pg_word_list
 
@@ -70,6 +71,7 @@ class Spy:
                 return None
             found = real(*args, **kwargs)
             self.answered += found is not None
+            self.declined += found is None
             return found
 
         monkeypatch.setattr(search_engine, "_from_pg_word_list", wrapped)
@@ -216,6 +218,7 @@ def test_lists_give_the_hits_and_scores_of_ranking_every_match(pg_store, monkeyp
     # Most answered from the lists; the others fell back (fewer than k entries pass the
     # filters above the floor) or had a filter drive the search.
     assert spy.answered > len(present) * 5
+    assert spy.declined > 5
 
 
 def test_lists_stay_right_through_saves_changes_and_deletions(pg_store, monkeypatch):
