@@ -251,8 +251,16 @@ def build(raw: Any, min_df: int, size: int) -> int:
                 floor = heap[0][0]
                 heap = [e for e in heap if e[0] > floor]
             words_rows.append((word, df[word], floor))
-            for value, _, pmid in heap:
-                copy.write_row((word, value, pmid))
+            # COPY's text format as write_row writes it (repr: the float4 exactly), in one
+            # block: a fraction of the time, for millions of entries; row by row when a word
+            # or PMID holds what that format escapes.
+            block = "".join(f"{word}\t{value!r}\t{pmid}\n" for value, _, pmid in heap)
+            if (block.count("\t") == 2 * len(heap) and block.count("\n") == len(heap)
+                    and "\\" not in block and "\r" not in block):
+                copy.write(block)
+            else:
+                for value, _, pmid in heap:
+                    copy.write_row((word, value, pmid))
     with cur.copy("COPY search_words (word, df, floor) FROM STDIN") as copy:
         for row in words_rows:
             copy.write_row(row)
