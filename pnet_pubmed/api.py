@@ -119,9 +119,9 @@ def open_store(db: str | None = None) -> Store:
 
 
 def optimize(db: str | Store | None = None) -> int:
-    """Make searches of frequent words fast on SQLite (`pnet-pubmed db optimize`): merges the
-    full-text index and builds the score-ordered lists of words found in many articles;
-    returns how many words have one (0 on PostgreSQL, which needs none)."""
+    """Make searches of frequent words fast (`pnet-pubmed db optimize`): builds the
+    score-ordered lists of words found in many articles (on SQLite after merging the full-text
+    index); returns how many words have one."""
     from .search.index import optimize as optimize_index
 
     if isinstance(db, str) or db is None:

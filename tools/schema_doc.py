@@ -76,13 +76,14 @@ INTERNAL_TABLES = {
     "article_fts": "SQLite only: the FTS5 index over article_search.",
     "article_author_keys": "Author names folded to lower case without accents "
     '("oberg", "oberg k"), for `search --author`.',
-    "search_words": "SQLite only: the words found in many articles that have a score-ordered "
-    "list (`pnet-pubmed db optimize`), with their article count, the mean length their keys "
-    "were computed at and the floor no article left out of the list exceeds.",
-    "search_word_top": "SQLite only: each listed word's best articles by their bm25 weight "
-    "(key), with the word's weighted count (x) and the article's length in tokens (d).",
-    "search_word_log": "SQLite only: changes of article_search not yet carried into the word "
-    "lists; empty once a write commits.",
+    "search_words": "The words found in many articles that have a score-ordered list "
+    "(`pnet-pubmed db optimize`), with their article count and the floor no article left out "
+    "of the list exceeds (SQLite: also the mean length their keys were computed at).",
+    "search_word_top": "Each listed word's best articles: SQLite, by their bm25 weight (key), "
+    "with the word's weighted count (x) and the article's length in tokens (d); PostgreSQL, "
+    "by their ts_rank_cd (rank), with the PMID.",
+    "search_word_log": "Changes of article_search not yet carried into the word lists (the "
+    "old text or document, and the new); empty once a write commits.",
 }
 # FTS5 keeps its index in shadow tables named after the virtual table.
 INTERNAL_PREFIXES = ("article_fts_",)

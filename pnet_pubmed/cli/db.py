@@ -26,12 +26,10 @@ def db_upgrade(settings: Settings):
 @db.command("optimize")
 @click.pass_obj
 def db_optimize(settings: Settings):
-    """Make searches of frequent words fast (SQLite): merge the full-text index and build the
-    score-ordered lists of the words found in many articles. Run it after a large load; later
-    saves keep the lists right on their own."""
+    """Make searches of frequent words fast: build the score-ordered lists of the words found
+    in many articles (on SQLite, after merging the full-text index). Run it after a large
+    load; later saves keep the lists right on their own."""
     with api.open_store(settings.db_url) as store:
-        if store.dialect != "sqlite":
-            click.echo("nothing to optimize on PostgreSQL: its search index needs no lists")
-            return
         n = api.optimize(store)
-    click.echo(f"search index merged; {n:,} frequent words have a score-ordered list")
+        merged = "search index merged; " if store.dialect == "sqlite" else ""
+    click.echo(f"{merged}{n:,} frequent words have a score-ordered list")

@@ -215,6 +215,9 @@ def _run(criteria: Criteria, node: Node | None, filters: list, collection: str |
         elif matches is not None and matches >= CAP:
             listed = _from_word_list(conn, ranked, text, filters, collection, limit, params,
                                      matches)
+    elif (text is not None and conn.dialect == "postgresql" and driver is None
+          and matches is not None and matches >= CAP):
+        listed = _from_pg_word_list(conn, ranked, text, filters, collection, limit, params)
     if listed is not None:
         rows, exact = listed
     else:
@@ -322,4 +325,46 @@ def _from_word_list(conn: ReadConnection, ranked: Node | None, text: TextMatch,
         return [], exact
     rows = conn.rows(given_hits_sql(conn.dialect, [(str(i), s) for i, s in hits], total,
                                     collection, snippets=True, params=params), params)
+    return rows, exact
+
+
+def _from_pg_word_list(conn: ReadConnection, ranked: Node | None, text: TextMatch,
+                       filters: list, collection: str | None, limit: int, params: Params
+                       ) -> tuple[list[tuple], bool] | None:
+    """PostgreSQL: the hits of a query whose ranked part is one frequent word (with any NOT
+    parts), read from its rank-ordered list (pgwords.py) with the filters checked on each
+    entry, and whether the total is exact; None when it has no list or the list cannot tell
+    (fewer than `limit` entries pass and articles below the floor were left out)."""
+    word = single_word(ranked)
+    if word is None:
+        return None
+    p = Params()
+    head = conn.one("SELECT df, floor, (SELECT count(*) FROM (SELECT 1 FROM search_word_log "
+                    f"ORDER BY seq LIMIT 1) n) FROM search_words WHERE word = {p.add(word)}", p)
+    if head is None or head[2]:
+        return None
+    df, floor = int(head[0]), float(head[1])
+    negated = isinstance(ranked, And)
+    checks = [f.check for f in filters] + ([text.check] if negated else [])
+    where = "".join(f" AND {c('t.pmid')}" for c in checks)
+    found = conn.rows(f"SELECT t.pmid, t.rank FROM search_word_top t "
+                      f"WHERE t.word = {params.add(word)}{where} "
+                      f"ORDER BY t.rank DESC, length(t.pmid) DESC, t.pmid DESC "
+                      f"LIMIT {params.add(limit)}", params)
+    if len(found) < limit and floor > 0.0:
+        return None
+    if not checks:
+        total, exact = df, True
+    else:
+        # The matches that pass, counted up to just past COUNT_CAP ("more than 1,000"), as
+        # on SQLite: counting them all would check the filters on every match.
+        cap = params.add(COUNT_CAP + 1)
+        passing = "".join(f" AND {f.check('s.pmid')}" for f in filters)
+        total = int(conn.scalar(f"SELECT count(*) FROM ({text.source()}{passing} "
+                                f"LIMIT {cap}) n", params))
+        exact = total <= COUNT_CAP
+    if not found:
+        return [], exact
+    rows = conn.rows(given_hits_sql(conn.dialect, [(pmid, float(r)) for pmid, r in found],
+                                    total, collection, snippets=True, params=params), params)
     return rows, exact

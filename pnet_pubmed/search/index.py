@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from ..store.dbapi import adopt, in_list
 from ..values import Article
-from . import words
+from . import pgwords, words
 from .compile import FTS_COLUMNS, PG_LABELS, pg_lexeme
 from .documents import documents
 from .errors import SearchError
@@ -227,13 +227,18 @@ def index_articles(connection: sa.Connection, pmids: Iterable[str]) -> None:
 
 
 def absorb_words(connection: sa.Connection) -> None:
-    """SQLite: carry the changes just written into the frequent words' lists (words.py), in
-    the same transaction; nothing before revision 0010 made the lists' tables."""
-    if connection.dialect.name != "sqlite":
-        return
+    """Carry the changes just written into the frequent words' lists (words.py on SQLite,
+    pgwords.py on PostgreSQL), in the same transaction; nothing before revision 0010 made the
+    lists' tables."""
     raw: Any = connection.connection.dbapi_connection
-    if raw.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_word_log'").fetchone():
-        words.absorb(raw)
+    if connection.dialect.name == "sqlite":
+        if raw.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_word_log'").fetchone():
+            words.absorb(raw)
+    elif connection.dialect.name == "postgresql":
+        with raw.cursor() as cur:
+            cur.execute("SELECT to_regclass('search_word_log') IS NOT NULL")
+            if cur.fetchone()[0]:
+                pgwords.absorb(cur)
 
 
 def _index_authors(connection: sa.Connection, reader, pmids: list[str],
@@ -290,33 +295,46 @@ def rebuild_index(store) -> int:
     return n
 
 
+def build_word_lists(connection: sa.Connection, min_df: int | None = None,
+                     size: int | None = None) -> int:
+    """Build the score-ordered list of every word found in at least min_df articles
+    (words.MIN_DF) anew, in the caller's transaction; returns how many words have one."""
+    min_df = words.MIN_DF if min_df is None else min_df
+    size = words.LIST_SIZE if size is None else size
+    raw: Any = connection.connection.dbapi_connection
+    if connection.dialect.name == "sqlite":
+        return words.build(raw, min_df, size)
+    return pgwords.build(raw, min_df, size)
+
+
 def optimize(store, min_df: int | None = None) -> int:
-    """Make a Store's searches of frequent words fast: on SQLite, merge the FTS5 index's
-    segments and build the score-ordered list of every word found in at least min_df articles
-    (words.MIN_DF); returns how many words have one. PostgreSQL: nothing to do (0)."""
-    if store.dialect != "sqlite":
-        return 0
+    """Make a Store's searches of frequent words fast: build the score-ordered list of every
+    word found in at least min_df articles (words.MIN_DF), on SQLite after merging the FTS5
+    index's segments; returns how many words have one."""
     with store.transaction() as conn:
-        conn.exec_driver_sql("INSERT INTO article_fts(article_fts) VALUES ('optimize')")
-        return words.build(conn.connection.dbapi_connection,
-                           words.MIN_DF if min_df is None else min_df)
+        if store.dialect == "sqlite":
+            conn.exec_driver_sql("INSERT INTO article_fts(article_fts) VALUES ('optimize')")
+        return build_word_lists(conn, min_df)
 
 
 def refresh_word_lists(store, written: int) -> int | None:
-    """After a bulk load that wrote `written` articles (`mirror load`), on SQLite: build the
-    frequent words' lists when there are none yet and the store holds at least words.MIN_DF
-    articles, or anew when the load wrote a tenth of the store or more (the lists' floors
-    and mean length drift from the store's: still right, as saves keep them, but slower to
-    read). Returns how many words have a list, or None when they were left as they are."""
-    if store.dialect != "sqlite" or not isinstance(store.index, SearchIndex):
+    """After a bulk load that wrote `written` articles (`mirror load`): build the frequent
+    words' lists when there are none yet and the store holds at least words.MIN_DF articles,
+    or anew when the load wrote a tenth of the store or more (the lists' floors drift from
+    the store's, and on SQLite their mean length: still right, as saves keep them, but slower
+    to read). Returns how many words have a list, or None when they were left as they are."""
+    if not isinstance(store.index, SearchIndex):
         return None
     with store.transaction() as conn:
         raw: Any = conn.connection.dbapi_connection
-        articles, _ = words.averages(raw)
-        listed = raw.execute("SELECT count(*) FROM search_words").fetchone()[0]
+        if store.dialect == "sqlite":
+            articles, _ = words.averages(raw)
+        else:
+            articles = conn.exec_driver_sql("SELECT count(*) FROM article_search").scalar()
+        listed = conn.exec_driver_sql("SELECT count(*) FROM search_words").scalar()
         if articles < words.MIN_DF or (listed and written * 10 < articles):
             return None
-        return words.build(raw, words.MIN_DF)
+        return build_word_lists(conn)
 
 
 class SearchIndex:

@@ -20,7 +20,7 @@ back to ranking every match. The result is FTS5's own top k, scores included.
 Upkeep: triggers on article_search log every change of an article's text while lists exist
 (search_word_log, old and new text); whoever writes the index calls absorb() before committing,
 which moves the logged articles' entries and the words' counts. build() makes the lists anew
-(`pnet-pubmed db optimize`, and the end of `mirror load`). PostgreSQL has none of this.
+(`pnet-pubmed db optimize`, and the end of `mirror load`). PostgreSQL: pgwords.py.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ LIST_SIZE = 2_000
 BATCH = 200
 _WEIGHT = dict(zip(FTS_COLUMNS, BM25_WEIGHTS, strict=True))
 
-# The objects of revision 0010 (SQLite only), which creates and documents them.
+# The objects of revision 0010 (on both backends), which creates and documents them.
 OBJECTS = ("search_word_log", "search_word_top", "search_words")
 
 

@@ -1,11 +1,19 @@
-"""SQLite: score-ordered lists of frequent words for search (pnet_pubmed/search/words.py).
+"""Score-ordered lists of frequent words for search (pnet_pubmed/search/words.py, SQLite;
+pnet_pubmed/search/pgwords.py, PostgreSQL).
 
-Creates search_words (a word, its article count, the mean length its keys were computed at and
-its floor), search_word_top (the word's best articles by their bm25 weight) and search_word_log
-(changes of article_search not yet carried into the lists), with the triggers that fill the log
-while lists exist. The lists start empty: `pnet-pubmed db optimize` builds them; until then
-searches rank every match as before. The stored text of article_search changes form (its
-tokens joined by spaces): every article is indexed again. PostgreSQL: nothing changes.
+SQLite: creates search_words (a word, its article count, the mean length its keys were computed
+at and its floor), search_word_top (the word's best articles by their bm25 weight) and
+search_word_log (changes of article_search not yet carried into the lists), with the triggers
+that fill the log while lists exist. The stored text of article_search changes form (its
+tokens joined by spaces): every article is indexed again.
+
+PostgreSQL: search_words (a word, its article count, its floor), search_word_top (the word's
+best articles by ts_rank_cd, with an index in the searches' order), search_word_log (the old
+and new documents of changed articles), and a row trigger on article_search that fills the log
+while lists exist.
+
+The lists start empty: `pnet-pubmed db optimize` builds them; until then searches rank every
+match as before.
 """
 
 from __future__ import annotations
@@ -64,7 +72,63 @@ _TRIGGERS = (
 )
 
 
+# PostgreSQL.
+_PG_TABLES = (
+    """
+    CREATE TABLE search_words (
+        word text PRIMARY KEY,
+        df integer NOT NULL,
+        floor real NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE search_word_top (
+        word text NOT NULL,
+        rank real NOT NULL,
+        pmid text NOT NULL,
+        PRIMARY KEY (pmid, word)
+    )
+    """,
+    # A search reads one word's entries in this order (plan._ranked's, ties to the higher PMID).
+    "CREATE INDEX ix_search_word_top_rank ON search_word_top "
+    "(word, rank DESC, length(pmid) DESC, pmid DESC)",
+    """
+    CREATE TABLE search_word_log (
+        seq bigserial PRIMARY KEY,
+        pmid text NOT NULL,
+        sign smallint NOT NULL,
+        document tsvector
+    )
+    """,
+    # A row trigger cannot test another table in its WHEN: the function does.
+    """
+    CREATE FUNCTION search_words_log() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF EXISTS (SELECT 1 FROM search_words) THEN
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                INSERT INTO search_word_log (pmid, sign, document)
+                VALUES (OLD.pmid, -1, OLD.document);
+            END IF;
+            IF TG_OP IN ('UPDATE', 'INSERT') THEN
+                INSERT INTO search_word_log (pmid, sign, document)
+                VALUES (NEW.pmid, 1, NEW.document);
+            END IF;
+        END IF;
+        RETURN NULL;
+    END
+    $$
+    """,
+    # COPY FROM fires row triggers too: mirror loads are logged.
+    "CREATE TRIGGER search_words_log AFTER INSERT OR UPDATE OR DELETE ON article_search "
+    "FOR EACH ROW EXECUTE FUNCTION search_words_log()",
+)
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in _PG_TABLES:
+            op.execute(statement)
+        return
     if op.get_bind().dialect.name != "sqlite":
         return
     for statement in (*_TABLES, *_TRIGGERS):
@@ -75,6 +139,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS search_words_log ON article_search")
+        op.execute("DROP FUNCTION IF EXISTS search_words_log()")
+        for table in ("search_word_log", "search_word_top", "search_words"):
+            op.execute(f"DROP TABLE IF EXISTS {table}")
+        return
     if op.get_bind().dialect.name != "sqlite":
         return
     for trigger in ("search_words_ai", "search_words_ad", "search_words_au"):
