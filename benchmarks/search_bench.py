@@ -5,7 +5,7 @@ Usage: python benchmarks/search_bench.py [--sizes 10000 100000] [--runs 30]
                                          [--dir /tmp/pnet-bench] [--reuse] [--no-word-lists]
 
 Builds each database with benchmarks/make_articles.py (SQLite files in --dir; on PostgreSQL one
-schema per size, ANALYZEd as autovacuum would), on SQLite builds the frequent words' lists as
+schema per size, ANALYZEd as autovacuum would), builds the frequent words' lists as
 `pnet-pubmed db optimize` does (--no-word-lists: drops them, to measure without), then runs
 every query once to warm up and --runs times more through pnet_pubmed.search.search(url),
 which opens a new connection each time as the CLI does, and prints per query the hits and
@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sqlalchemy as sa  # noqa: E402
 from make_articles import build  # noqa: E402
 
-from pnet_pubmed.search import search, tokens, words  # noqa: E402
+from pnet_pubmed.search import search, tokens  # noqa: E402
+from pnet_pubmed.search.index import build_word_lists  # noqa: E402
 from pnet_pubmed.store import Store  # noqa: E402
 from pnet_pubmed.store.dbapi import connect  # noqa: E402
 
@@ -164,7 +165,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep databases already built")
     parser.add_argument("--sqlite", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--word-lists", action=argparse.BooleanOptionalAction, default=True,
-                        help="SQLite: build the frequent words' lists first (as db optimize)")
+                        help="build the frequent words' lists first (as db optimize)")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
 
@@ -191,20 +192,21 @@ def main() -> None:
             print(f"ingest: {stats['articles_per_s']:.0f} articles/s "
                   f"({stats['seconds']:.0f} s, save_articles in batches of 1000, index included)")
         store = Store(url)
-        if backend == "sqlite" and args.word_lists:
+        if args.word_lists:
             with store.engine.connect() as conn:
                 listed = conn.exec_driver_sql("SELECT count(*) FROM search_words").scalar()
             if needs_build or not listed:
                 started = time.perf_counter()
                 with store.transaction() as conn:
-                    listed = words.build(conn.connection.dbapi_connection)
+                    listed = build_word_lists(conn)
                 print(f"word lists (`db optimize` without the FTS5 merge): {listed:,} words "
                       f"in {time.perf_counter() - started:.0f} s", flush=True)
             else:
                 print(f"word lists: {listed:,} words, built before", flush=True)
-        elif backend == "sqlite":
+        else:
             with store.transaction() as conn:
-                words.drop(conn.connection.dbapi_connection)
+                for table in ("search_words", "search_word_top", "search_word_log"):
+                    conn.exec_driver_sql(f"DELETE FROM {table}")
             print("word lists: none (--no-word-lists)", flush=True)
         if backend == "postgresql":
             # Autovacuum would do this on a server left to itself; this test machine has it off.
