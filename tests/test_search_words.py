@@ -8,14 +8,16 @@ import sqlite3
 from dataclasses import replace
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from pnet_pubmed.cli import main as cli
 from pnet_pubmed.search import engine as search_engine
 from pnet_pubmed.search import search, words
-from pnet_pubmed.search.index import SearchIndex, index_articles
+from pnet_pubmed.search.index import SearchIndex, build_word_lists, index_articles
 from pnet_pubmed.store import Store
 
+from .conftest import empty_database
 from .test_search import corpus_articles
 
 # Small lists, so that searches walk past their ends, meet floors and fall back.
@@ -31,9 +33,28 @@ def sqlite_store(tmp_path):
     store.close()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_url(request, tmp_path):
+    with empty_database(request.param, tmp_path / "words.sqlite", request) as url:
+        yield url
+
+
+@pytest.fixture
+def any_store(any_url):
+    """An empty, upgraded store on either backend (the lists' behaviour common to both)."""
+    store = Store(any_url, index=SearchIndex())
+    store.upgrade()
+    yield store
+    store.close()
+
+
+def _url(store: Store) -> str:
+    return store.engine.url.render_as_string(hide_password=False)
+
+
 def _build(store: Store, min_df: int = MIN_DF, size: int = SIZE) -> int:
     with store.transaction() as conn:
-        return words.build(conn.connection.dbapi_connection, min_df=min_df, size=size)
+        return build_word_lists(conn, min_df=min_df, size=size)
 
 
 class Spy:
@@ -41,8 +62,9 @@ class Spy:
 
     def __init__(self, monkeypatch) -> None:
         self.answered = 0
+        self.declined = 0  # no list, or the list could not tell: every match ranked
         self.off = False
-        for name in ("best", "best_of_lists"):
+        for name in ("best", "best_of_lists", "_from_pg_word_list"):
             monkeypatch.setattr(search_engine, name, self._wrap(getattr(search_engine, name)))
         # Every search with query text may try a list, however few its matches; lists are
         # read a few entries at a time, so that when to stop reading matters.
@@ -56,6 +78,7 @@ class Spy:
                 return None
             found = real(*args, **kwargs)
             self.answered += found is not None
+            self.declined += found is None
             return found
 
         return wrapped
@@ -90,6 +113,17 @@ def _listed(store: Store) -> dict[str, int]:
 
 
 def _check_invariants(store: Store) -> None:
+    """The lists hold what they claim, on the store's backend (PostgreSQL: see
+    test_search_words_pg._check_invariants)."""
+    if store.dialect == "postgresql":
+        from .test_search_words_pg import _check_invariants as check_postgresql
+
+        check_postgresql(store)
+    else:
+        _check_sqlite(store)
+
+
+def _check_sqlite(store: Store) -> None:
     """Each listed word: its count is FTS5's, and every article of it with a key above the
     floor is in its list with its own x and length."""
     path = store.engine.url.database
@@ -166,14 +200,16 @@ def _queries(corpus_words):
         for filters in FILTERS:
             yield word, dict(filters)
         yield f"{word} NOT cancer" if word != "cancer" else "cancer NOT humans", {}
+        yield f'{word} NOT "of the"', {"year": (2000, 2016)}
 
 
-def test_lists_give_the_hits_and_scores_of_ranking_every_match(sqlite_store, monkeypatch):
-    sqlite_store.save_articles(list(corpus_articles()))
-    assert _build(sqlite_store) > 50
-    listed = _listed(sqlite_store)
+def test_lists_give_the_hits_and_scores_of_ranking_every_match(any_store, monkeypatch):
+    any_store.save_articles(list(corpus_articles()))
+    assert _build(any_store) > 50
+    _check_invariants(any_store)
+    listed = _listed(any_store)
     spy = Spy(monkeypatch)
-    url = str(sqlite_store.engine.url)
+    url = _url(any_store)
     present = [w for w in WORDS if w in listed]
     assert len(present) >= 10
     for query, filters in _queries(present):
@@ -181,6 +217,7 @@ def test_lists_give_the_hits_and_scores_of_ranking_every_match(sqlite_store, mon
     # The lists answered most of them; the others fell back to ranking every match (a list
     # read to its end, a filter few articles pass driving the search instead).
     assert spy.answered > len(present) * 4
+    assert spy.declined > 5
 
 
 def test_lists_give_the_hits_and_scores_of_several_words(sqlite_store, monkeypatch):
@@ -204,81 +241,84 @@ def test_lists_give_the_hits_and_scores_of_several_words(sqlite_store, monkeypat
     assert spy.answered > 20
 
 
-def test_lists_stay_right_through_saves_changes_and_deletions(sqlite_store, monkeypatch):
+_DELETE = sa.text("DELETE FROM articles WHERE pmid IN :gone").bindparams(
+    sa.bindparam("gone", expanding=True))
+
+
+def test_lists_stay_right_through_saves_changes_and_deletions(any_store, monkeypatch):
     corpus = list(corpus_articles())
     first, later = corpus[: len(corpus) // 2], corpus[len(corpus) // 2:]
-    sqlite_store.save_articles(first)
-    assert _build(sqlite_store) > 20
-    _check_invariants(sqlite_store)
+    any_store.save_articles(first)
+    assert _build(any_store) > 20
+    _check_invariants(any_store)
     spy = Spy(monkeypatch)
-    url = str(sqlite_store.engine.url)
+    url = _url(any_store)
 
-    sqlite_store.save_articles(later)  # new articles: the mean length moves too
-    _check_invariants(sqlite_store)
+    any_store.save_articles(later)  # new articles: SQLite's mean length moves too
+    _check_invariants(any_store)
     # Changed texts: some articles lose their abstract, others get a word many times.
     changed = [replace(a, abstract=()) for a in first[:25]]
     changed += [replace(a, title=a.title + " patients patients patients") for a in later[:25]]
-    sqlite_store.save_articles(changed)
-    _check_invariants(sqlite_store)
+    any_store.save_articles(changed)
+    _check_invariants(any_store)
     # Deleted articles (as a DeleteCitation does, through the foreign keys).
     gone = [a.pmid for a in later[25:45]]
-    with sqlite_store.transaction() as conn:
-        conn.exec_driver_sql(f"DELETE FROM articles WHERE pmid IN ({','.join('?' * len(gone))})",
-                             tuple(gone))
+    with any_store.transaction() as conn:
+        conn.execute(_DELETE, {"gone": gone})
         index_articles(conn, gone)
-    _check_invariants(sqlite_store)
+    _check_invariants(any_store)
     for word in ("patients", "cancer", "tumors", "the", "humans"):
         for filters in ({}, {"year": (2000, 2016)}, {"limit": 2}):
             _same(url, spy, word, **filters)
     assert spy.answered >= 5
 
 
-def test_a_rerun_that_saves_nothing_new_logs_nothing(sqlite_store):
+def test_a_rerun_that_saves_nothing_new_logs_nothing(any_store):
     corpus = list(corpus_articles())
-    sqlite_store.save_articles(corpus)
-    _build(sqlite_store)
-    with sqlite_store.engine.connect() as conn:
+    any_store.save_articles(corpus)
+    _build(any_store)
+    with any_store.engine.connect() as conn:
         before = conn.exec_driver_sql("SELECT count(*) FROM search_word_top").scalar()
-    sqlite_store.save_articles(corpus)
-    _check_invariants(sqlite_store)
-    with sqlite_store.engine.connect() as conn:
+    any_store.save_articles(corpus)
+    _check_invariants(any_store)
+    with any_store.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM search_word_top").scalar() == before
 
 
-def test_a_word_without_a_list_or_with_a_pending_log_ranks_every_match(sqlite_store,
+def test_a_word_without_a_list_or_with_a_pending_log_ranks_every_match(any_store,
                                                                        monkeypatch):
-    sqlite_store.save_articles(list(corpus_articles()))
-    _build(sqlite_store)
-    url = str(sqlite_store.engine.url)
+    any_store.save_articles(list(corpus_articles()))
+    _build(any_store)
+    url = _url(any_store)
     spy = Spy(monkeypatch)
     search(url, "curacao")  # in one article: no list
+    search(url, '"neuroendocrine tumors"')  # a phrase: no list
     assert spy.answered == 0
     # Changes not yet carried into the lists (a writer that has not absorbed them): the
     # lists are not used.
-    with sqlite3.connect(sqlite_store.engine.url.database) as db:
-        db.execute("INSERT INTO search_word_log (id, sign) VALUES (1, 1)")
+    key = "id" if any_store.dialect == "sqlite" else "pmid"
+    with any_store.engine.begin() as conn:
+        conn.exec_driver_sql(f"INSERT INTO search_word_log ({key}, sign) VALUES ('1', 1)")
     search(url, "patients")
     assert spy.answered == 0
-    with sqlite3.connect(sqlite_store.engine.url.database) as db:
-        db.execute("DELETE FROM search_word_log")
+    with any_store.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM search_word_log")
     search(url, "patients")
     assert spy.answered == 1
 
 
-def test_db_optimize_builds_the_lists(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
-    store = Store(url, index=SearchIndex())
+def test_db_optimize_builds_the_lists(any_url, monkeypatch):
+    store = Store(any_url, index=SearchIndex())
     store.upgrade()
     store.save_articles(list(corpus_articles()))
-    store.close()
     monkeypatch.setattr(words, "MIN_DF", MIN_DF)
-    result = CliRunner().invoke(cli, ["--db", url, "db", "optimize"])
+    result = CliRunner().invoke(cli, ["--db", any_url, "db", "optimize"])
     assert result.exit_code == 0, result.output
-    assert "frequent words" in result.output
-    with sqlite3.connect(tmp_path / "cli.sqlite") as db:
-        n = db.execute("SELECT count(*) FROM search_words").fetchone()[0]
+    n = len(_listed(store))
     assert n > 50
     assert f"{n:,} frequent words" in result.output
+    _check_invariants(store)
+    store.close()
 
 
 def test_the_order_of_today_not_of_the_build_day(sqlite_store, monkeypatch):
@@ -331,37 +371,38 @@ def test_fts5_splits_and_folds_the_stored_text_as_str_split_does():
     assert not wrong, wrong[:20]
 
 
-def test_mirror_load_builds_the_lists_and_updates_keep_them_right(tmp_path, monkeypatch):
+def test_mirror_load_builds_the_lists_and_updates_keep_them_right(any_url, tmp_path,
+                                                                  monkeypatch):
+    import shutil
+
     from .baseline_files import with_revision, write_file
     from .test_mirror_load import BY_PMID, RECORDS, UPDATE_FILE, baseline, run
 
     monkeypatch.setattr(words, "MIN_DF", 6)
-    url = f"sqlite:///{tmp_path / 'mirror.sqlite'}"
     folder = tmp_path / "nlm"
     baseline(folder)
-    first = run(url, "mirror", "load", "--jobs", "0", str(folder)).output
-    store = Store(url, index=SearchIndex())
+    first = run(any_url, "mirror", "load", "--jobs", "0", str(folder)).output
+    store = Store(any_url, index=SearchIndex())
     listed = _listed(store)
     assert len(listed) > 50
     assert f"search: {len(listed):,} frequent words listed in" in first
-    # Updates: new records, a revised one, deletions; small beside the store: lists are kept
-    # (no new build) and stay right.
-    import shutil
-
+    _check_invariants(store)
+    # Updates: new records (on PostgreSQL by COPY, which fires the row trigger too), a revised
+    # one, deletions; small beside the store: lists are kept (no new build) and stay right.
     shutil.copy(UPDATE_FILE, folder / "pubmed25n0003.xml")
     revised = RECORDS[5][0]
     write_file(folder / "pubmed25n0004.xml.gz", [
         with_revision(BY_PMID[revised], "2030-05-06",
                       title="Patients with tumors: patients, patients and cancer."),
     ])
-    second = run(url, "mirror", "load", "--jobs", "0", str(folder)).output
+    second = run(any_url, "mirror", "load", "--jobs", "0", str(folder)).output
     assert "frequent words listed" not in second
     _check_invariants(store)
     spy = Spy(monkeypatch)
     for word in ("patients", "cancer", "tumors", "the"):
         if word in listed:
-            _same(url, spy, word)
-            _same(url, spy, word, year=(2005, 2016))
+            _same(any_url, spy, word)
+            _same(any_url, spy, word, year=(2005, 2016))
     assert spy.answered >= 3
     store.close()
 
