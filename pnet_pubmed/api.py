@@ -123,8 +123,12 @@ def optimize(db: str | Store | None = None) -> int:
     score-ordered lists of words found in many articles (on SQLite after merging the full-text
     index); returns how many words have one."""
     from .search.index import optimize as optimize_index
+    from .store.dbapi import connect
 
     if isinstance(db, str) or db is None:
+        # A database that is missing or not upgraded: one line, and no empty file left behind.
+        with connect(_url(db)):
+            pass
         with open_store(db) as store:
             return optimize_index(store)
     return optimize_index(db)

@@ -496,3 +496,11 @@ def test_words_under_a_not_do_not_rank(sqlite_store, monkeypatch):
     for limit in (1, 3, 5):
         _same(url, spy, "aaaw NOT (bbbw NOT cccw)", limit=limit)
     assert spy.answered >= 1
+
+
+def test_db_optimize_on_a_missing_database_is_one_line_and_creates_nothing(tmp_path):
+    path = tmp_path / "none.sqlite"
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{path}", "db", "optimize"])
+    assert result.exit_code == 1
+    assert "no such file" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not path.exists()

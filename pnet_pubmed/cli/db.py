@@ -29,7 +29,6 @@ def db_optimize(settings: Settings):
     """Make searches of frequent words fast: build the score-ordered lists of the words found
     in many articles (on SQLite, after merging the full-text index). Run it after a large
     load; later saves keep the lists right on their own."""
-    with api.open_store(settings.db_url) as store:
-        n = api.optimize(store)
-        merged = "search index merged; " if store.dialect == "sqlite" else ""
+    n = api.optimize(settings.db_url)
+    merged = "search index merged; " if settings.db_url.startswith("sqlite") else ""
     click.echo(f"{merged}{n:,} frequent words have a score-ordered list")
