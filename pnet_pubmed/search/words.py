@@ -20,7 +20,8 @@ back to ranking every match. The result is FTS5's own top k, scores included.
 Upkeep: triggers on article_search log every change of an article's text while lists exist
 (search_word_log, old and new text); whoever writes the index calls absorb() before committing,
 which moves the logged articles' entries and the words' counts. build() makes the lists anew
-(`pnet-pubmed db optimize`, and the end of `mirror load`). PostgreSQL: pgwords.py.
+(`pnet-pubmed db optimize`, and the end of `mirror load`); revision 0010 makes the tables and
+triggers. Queries of several listed words: score.best_of_lists. PostgreSQL: pgwords.py.
 """
 
 from __future__ import annotations
@@ -45,9 +46,6 @@ LIST_SIZE = 2_000
 # Entries read per statement while walking a list.
 BATCH = 200
 _WEIGHT = dict(zip(FTS_COLUMNS, BM25_WEIGHTS, strict=True))
-
-# The objects of revision 0010 (on both backends), which creates and documents them.
-OBJECTS = ("search_word_log", "search_word_top", "search_words")
 
 
 def weight(x: float, d: float, avgdl: float) -> float:
