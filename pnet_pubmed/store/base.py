@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,6 +24,8 @@ from .dbapi import ReadConnection, adopt, describe_error
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Pause between tries to switch a new database to WAL while another connection holds a lock.
+_WAL_RETRY_S = 0.05
 PG_CONNECT_TIMEOUT_S = 10
 # Bounds the number of bound parameters of an IN (...) list; both backends allow far more.
 CHUNK = 500
@@ -155,7 +158,7 @@ class StoreBase:
             if path is not None:
                 # WAL: readers and the writer do not block each other. With WAL, NORMAL sync
                 # can lose the last commits on power loss but never corrupts the file.
-                cur.execute("PRAGMA journal_mode = WAL")
+                _wal(cur)
                 cur.execute("PRAGMA synchronous = NORMAL")
             cur.close()
 
@@ -234,3 +237,25 @@ class StoreBase:
         """The DB-API connection beneath a read connection, for pnet_pubmed.store.reads."""
         with self._read() as conn:
             yield adopt(conn.connection.dbapi_connection, self.dialect)
+
+
+def _wal(cur) -> None:
+    """Put the database in WAL mode (a setting the file keeps: nothing to do once it is).
+
+    Switching needs an exclusive lock, and SQLite answers "database is locked" at once, without
+    its busy handler, when another connection holds a lock this one would deadlock on (several
+    processes opening a new database together: seen as a flaky test). So try again until the
+    busy timeout has passed."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(_WAL_RETRY_S)
+
