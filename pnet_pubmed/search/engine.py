@@ -22,11 +22,12 @@ from ..store.dbapi import (
     first_line,
     is_database_error,
 )
-from .compile import to_fts5, to_tsquery
+from .compile import PG_RANK_WEIGHTS, to_fts5, to_tsquery
 from .criteria import Criteria, split
 from .documents import as_list, document
 from .errors import SearchError
 from .filters import Params
+from .pgwords import best_of_or, or_words
 from .plan import (
     CAP,
     COUNT_CAP,
@@ -337,7 +338,7 @@ def _from_pg_word_list(conn: ReadConnection, ranked: Node | None, text: TextMatc
     (fewer than `limit` entries pass and articles below the floor were left out)."""
     word = single_word(ranked)
     if word is None:
-        return None
+        return _from_pg_or_lists(conn, ranked, text, filters, collection, limit, params)
     p = Params()
     head = conn.one("SELECT df, floor, (SELECT count(*) FROM (SELECT 1 FROM search_word_log "
                     f"ORDER BY seq LIMIT 1) n) FROM search_words WHERE word = {p.add(word)}", p)
@@ -367,4 +368,33 @@ def _from_pg_word_list(conn: ReadConnection, ranked: Node | None, text: TextMatc
         return [], exact
     rows = conn.rows(given_hits_sql(conn.dialect, [(pmid, float(r)) for pmid, r in found],
                                     total, collection, snippets=True, params=params), params)
+    return rows, exact
+
+
+def _from_pg_or_lists(conn: ReadConnection, ranked: Node | None, text: TextMatch,
+                      filters: list, collection: str | None, limit: int, params: Params
+                      ) -> tuple[list[tuple], bool] | None:
+    """PostgreSQL: the hits of an OR of frequent words (with any NOT parts and filters), by the
+    threshold algorithm over their lists (pgwords.best_of_or), and whether the total is exact;
+    None when the query is of another shape or the lists cannot tell."""
+    words = or_words(ranked)
+    if words is None:
+        return None
+    rank = f"ts_rank_cd('{PG_RANK_WEIGHTS}'::float4[], s.document, {text.tsquery}, 1)"
+    checks = f" AND s.document @@ {text.tsquery}" + "".join(
+        f" AND {f.check('s.pmid')}" for f in filters)
+    found = best_of_or(conn, words, rank, checks, params, limit)
+    if found is None:
+        return None
+    # The matches that pass, counted up to just past COUNT_CAP ("more than 1,000"): an exact
+    # count would visit every match, what the lists avoid.
+    cap = params.add(COUNT_CAP + 1)
+    passing = "".join(f" AND {f.check('s.pmid')}" for f in filters)
+    total = int(conn.scalar(f"SELECT count(*) FROM ({text.source()}{passing} LIMIT {cap}) n",
+                            params))
+    exact = total <= COUNT_CAP
+    if not found:
+        return [], exact
+    rows = conn.rows(given_hits_sql(conn.dialect, found, total, collection, snippets=True,
+                                    params=params), params)
     return rows, exact

@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .compile import PG_RANK_WEIGHTS
+from .query import And, Not, Or, Term
 
 # PostgreSQL's weight label of a position: D (no letter) is 0, then C, B, A (WEP_GETWEIGHT).
 _LABELS = {"D": 0, "C": 1, "B": 2, "A": 3}
@@ -265,3 +266,96 @@ def build(raw: Any, min_df: int, size: int) -> int:
         for row in words_rows:
             copy.write_row(row)
     return len(frequent)
+
+
+# --- searching several words ----------------------------------------------------------------
+
+# How many entries of each word's list the first round reads; each further round twice as many.
+DEPTH = 200
+# ts_rank_cd rounds its result to a float4 (a relative error of at most 2**-24): the rank of an
+# OR of words is at most the sum of the words' own ranks up to twice that.
+_SLACK = 1.0 + 1e-6
+
+
+def or_words(node: Any) -> list[str] | None:
+    """The words of a ranked part that is an OR of plain words (each one word in every field),
+    alone or with NOT parts; None otherwise. For such a query ts_rank_cd's covers are the words'
+    single positions, so an article's rank is at most the sum of its rank for each word."""
+    if isinstance(node, And):
+        positive = [c for c in node.children if not isinstance(c, Not)]
+        if len(positive) != 1:
+            return None
+        node = positive[0]
+    if not isinstance(node, Or):
+        return None
+    found: set[str] = set()
+
+    def walk(n: Any) -> bool:
+        if isinstance(n, Or):
+            return all(walk(c) for c in n.children)
+        if (isinstance(n, Term) and len(n.tokens) == 1 and not n.prefix
+                and n.fields is None):
+            found.add(n.tokens[0])
+            return True
+        return False
+
+    return sorted(found) if walk(node) else None
+
+
+def best_of_or(conn: Any, words: list[str], rank: str, checks: str, params: dict,
+               limit: int) -> list[tuple[str, float]] | None:
+    """The top `limit` articles (as (PMID, rank), best first, ties to the higher PMID) of a
+    query that is an OR of frequent words with lists (with any NOT parts), among those that
+    pass `checks` (" AND …" on s.pmid and s.document): the threshold algorithm. Each round reads
+    the lists to a depth (one statement, twice as deep each round); the articles met for the
+    first time are ranked by PostgreSQL itself (`rank`, its ts_rank_cd expression on
+    s.document), so the scores are those of ranking every match; it stops when the k-th best
+    beats the sum over the words of the last rank read (or the floor, for a list read to its
+    end), which bounds any article not met. None when a word has no list, the log is not empty,
+    or the lists cannot tell. conn: a ReadConnection on PostgreSQL."""
+    p: dict[str, Any] = {"words": words}
+    heads = {w: (int(df), float(floor)) for w, df, floor in conn.rows(
+        "SELECT word, df, floor FROM search_words WHERE word = ANY(:words) "
+        "AND NOT EXISTS (SELECT 1 FROM search_word_log)", p)}
+    if len(heads) != len(words):
+        return None
+    seen: set[str] = set()
+    heap: list[tuple[float, int, str]] = []  # (rank, length of the PMID, PMID), worst on top
+    depth = DEPTH
+    while True:
+        entries: dict[str, list[tuple[str, float]]] = {w: [] for w in words}
+        for word, pmid, value in conn.rows(
+                "SELECT w.word, t.pmid, t.rank FROM unnest(CAST(:words AS text[])) w(word) "
+                "CROSS JOIN LATERAL (SELECT t.pmid, t.rank FROM search_word_top t "
+                "WHERE t.word = w.word ORDER BY t.rank DESC, length(t.pmid) DESC, "
+                "t.pmid DESC LIMIT :depth) t", {"words": words, "depth": depth}):
+            entries[word].append((pmid, float(value)))
+        fresh = sorted({pmid for found in entries.values() for pmid, _ in found} - seen)
+        seen.update(fresh)
+        if fresh:
+            q = dict(params, fresh=fresh)
+            for pmid, value in conn.rows(
+                    f"SELECT s.pmid, {rank} FROM article_search s WHERE s.pmid = ANY(:fresh)"
+                    f"{checks}", q):
+                item = (float(value), len(pmid), pmid)
+                if len(heap) < limit:
+                    heapq.heappush(heap, item)
+                elif item > heap[0]:
+                    heapq.heapreplace(heap, item)
+        reach = 0.0
+        ended = True
+        for w in words:
+            found = entries[w]
+            if len(found) < depth:
+                reach += heads[w][1]  # read to its end: what it left out is under its floor
+            else:
+                reach += found[-1][1]
+                ended = False
+        if len(heap) == limit and heap[0][0] > reach * _SLACK:
+            break
+        if ended:
+            if all(heads[w][1] <= 0.0 for w in words):
+                break  # every list holds every article of its word: all were ranked
+            return None
+        depth *= 2
+    return [(pmid, value) for value, _n, pmid in sorted(heap, reverse=True)]
