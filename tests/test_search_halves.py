@@ -61,7 +61,7 @@ def test_halves_give_the_hits_scores_and_totals_of_one_statement(url, monkeypatc
         got.append(search(url, query, **filters))
         marks.append(halves.used > before)
     # Those a filter few articles pass drives are ranked from its articles instead.
-    assert sum(marks) > len(cases) * 3 // 4, [c for c, u in zip(cases, marks) if not u]
+    assert sum(marks) > len(cases) * 3 // 4, [c for c, u in zip(cases, marks, strict=True) if not u]
     halves.off()
     used = halves.used
     for (query, filters), split in zip(cases, got, strict=True):
