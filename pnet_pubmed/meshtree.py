@@ -26,6 +26,7 @@ keys folded in Python at load.
 
 from __future__ import annotations
 
+import bisect
 import re
 import string
 import threading
@@ -231,6 +232,10 @@ class MeshVocabulary:
                     self._unicode_keys.setdefault(fold(term), []).append((i, is_name, term))
         self._lock = threading.Lock()
         self._by_tree: dict[str, int] | None = None
+        # Every tree number in order, with its descriptor's row, for narrower() once a process
+        # asks more than once (one scan of the table costs less than building it).
+        self._sorted_trees: tuple[list[str], list[int]] | None = None
+        self._narrower_calls = 0
         self._choices: tuple[list[str], list[_Hit]] | None = None
 
     # -- loading ---------------------------------------------------------------------------
@@ -455,6 +460,13 @@ class MeshVocabulary:
         numbers: those with a tree number that starts with one of its own followed by a dot.
         This is what PubMed's [mh] search explodes to; a leaf gives only itself."""
         i = self._at(ui)
+        self._narrower_calls += 1
+        if self._sorted_trees is not None or self._narrower_calls > 1:
+            return self._narrower_sorted(i)
+        return self._narrower_scan(i)
+
+    def _narrower_scan(self, i: int) -> frozenset[str]:
+        """narrower() by one scan of the table per tree number of the descriptor."""
         data = self._data
         found = {self._rows[i].partition(b"\t")[0]}
         for tree in self._descriptor(i).tree_numbers:
@@ -466,6 +478,23 @@ class MeshVocabulary:
                     found.add(data[line:data.find(b"\t", line)])
                 at = data.find(needle, at + 1)
         return frozenset(u.decode() for u in found)
+
+    def _narrower_sorted(self, i: int) -> frozenset[str]:
+        """narrower() from the sorted tree numbers: those under each of the descriptor's own
+        are one run of the order (bisected)."""
+        if self._sorted_trees is None:
+            pairs = sorted(self._tree_index().items())
+            with self._lock:
+                self._sorted_trees = [t for t, _ in pairs], [j for _, j in pairs]
+        trees, rows = self._sorted_trees
+        found = {i}
+        for tree in self._descriptor(i).tree_numbers:
+            prefix = tree + "."
+            k = bisect.bisect_left(trees, prefix)
+            while k < len(trees) and trees[k].startswith(prefix):
+                found.add(rows[k])
+                k += 1
+        return frozenset(self._rows[j].partition(b"\t")[0].decode() for j in found)
 
     def _tree_index(self) -> dict[str, int]:
         if self._by_tree is None:

@@ -444,3 +444,20 @@ def test_no_spelling_of_the_source_is_lost_by_compaction(mesh):
             assert (ui, term) in spelled, term
     for ui, term in random.Random(14).sample(terms, 250):
         assert mesh.resolve(term).ui == ui, term
+
+
+def test_the_scan_and_the_sorted_tree_numbers_explode_alike(mesh):
+    """narrower() scans the table on a process's first call and reads the sorted tree numbers
+    after: both give the same UIs."""
+    fresh = MeshVocabulary(mesh._data)
+    first = fresh.narrower(PANCREATIC_NEOPLASMS)  # the scan
+    assert fresh._sorted_trees is None
+    assert fresh.narrower(PANCREATIC_NEOPLASMS) == first  # the sorted tree numbers
+    assert fresh._sorted_trees is not None
+    rng = random.Random(7)
+    sample = rng.sample([d.ui for d in mesh], 300) + [NEOPLASMS, PANCREATIC_NEOPLASMS,
+                                                      INSULINOMA, ui_of(mesh, "Female")]
+    for ui in sample:
+        i = fresh._at(ui)
+        assert fresh._narrower_scan(i) == fresh._narrower_sorted(i), ui
+    assert len(fresh._narrower_sorted(fresh._at(NEOPLASMS))) > 500

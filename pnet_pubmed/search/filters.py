@@ -81,18 +81,11 @@ def mesh_filter(dialect: str, descriptors: Member | None, qualifiers: Member | N
     """Articles indexed with one of the descriptors (None: any), with one of the qualifiers
     under it when given, as a major topic when major (the pair Descriptor/qualifier is major
     when either half is starred)."""
+    if qualifiers is None and major:
+        return _major_filter(dialect, descriptors, label)
     if qualifiers is None:
         def where(col) -> str:
-            out = []
-            if descriptors is not None:
-                out.append(descriptors(col("x.descriptor_ui")))
-            if major:
-                # A count, not an EXISTS: PostgreSQL would hash every starred qualifier of the
-                # database first; this looks up the heading's own (its primary key).
-                out.append(f"({col('x.major')} OR (SELECT count(*) FROM article_mesh_qualifiers "
-                           "q WHERE q.pmid = x.pmid AND q.heading_position = x.position "
-                           "AND q.major) > 0)")
-            return " AND ".join(out) or "1 = 1"
+            return descriptors(col("x.descriptor_ui")) if descriptors is not None else "1 = 1"
 
         return _table_filter(dialect, "article_mesh_headings x", where, label)
 
@@ -107,6 +100,27 @@ def mesh_filter(dialect: str, descriptors: Member | None, qualifiers: Member | N
     pairs = ("article_mesh_qualifiers x JOIN article_mesh_headings h "
              "ON h.pmid = x.pmid AND h.position = x.heading_position")
     return _table_filter(dialect, pairs, pair_where, label)
+
+
+def _major_filter(dialect: str, descriptors: Member | None, label: str) -> Filter:
+    """Articles with one of the descriptors (None: any) as a major topic: a starred heading, or
+    a starred qualifier under it (article_mesh_qualifiers repeats its heading's descriptor_ui).
+    Both halves are read from the partial indexes of starred rows by descriptor (revision
+    0011); a check looks up the article's own rows by their primary keys."""
+    tables = ("article_mesh_headings", "article_mesh_qualifiers")
+
+    def where(col) -> str:
+        out = [] if descriptors is None else [descriptors(col("x.descriptor_ui"))]
+        return " AND ".join([*out, "x.major"])
+
+    def check(pmid: str) -> str:
+        found = [exists(dialect, f"{t} x WHERE x.pmid = {pmid} AND "
+                                 f"{where(lambda c: _unindexed(dialect, c))}") for t in tables]
+        return "(" + " OR ".join(found) + ")"
+
+    source = " UNION ALL ".join(f"SELECT x.pmid FROM {t} x WHERE {where(lambda c: c)}"
+                                for t in tables)
+    return Filter(check=check, source=source, label=label)
 
 
 def ui_member(dialect: str, params: Params, uis: Sequence[str]) -> Member:

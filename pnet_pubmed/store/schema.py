@@ -182,6 +182,9 @@ article_mesh_headings = sa.Table(
     sa.Column("major", sa.Boolean, nullable=False),
     sa.PrimaryKeyConstraint("pmid", "position"),
     sa.Index(None, "descriptor_ui"),
+    # Starred headings by descriptor (search --major; revision 0011).
+    sa.Index("ix_article_mesh_headings_major", "descriptor_ui", "pmid",
+             sqlite_where=sa.text("major"), postgresql_where=sa.text("major")),
 )
 
 # Keyed by the heading's position, not its descriptor, so a record that repeats a descriptor
@@ -203,6 +206,9 @@ article_mesh_qualifiers = sa.Table(
         name="fk_article_mesh_qualifiers_heading",
     ),
     sa.Index(None, "qualifier_ui"),
+    # Starred qualifiers by their heading's descriptor (search --major; revision 0011).
+    sa.Index("ix_article_mesh_qualifiers_major", "descriptor_ui", "pmid",
+             sqlite_where=sa.text("major"), postgresql_where=sa.text("major")),
 )
 
 publication_types = sa.Table(
