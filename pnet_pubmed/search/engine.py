@@ -7,7 +7,6 @@ DB-API connection beneath them.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -22,9 +21,8 @@ from ..store.dbapi import (
     connect,
     first_line,
     is_database_error,
-    sibling,
 )
-from .compile import BM25_WEIGHTS, PG_RANK_WEIGHTS, to_fts5, to_tsquery
+from .compile import PG_RANK_WEIGHTS, to_fts5, to_tsquery
 from .criteria import Criteria, split
 from .documents import as_list, document
 from .errors import SearchError
@@ -51,11 +49,6 @@ INDEX_TABLES = ("article_search", "article_fts", "article_author_keys")
 # SQLite: how many articles a query of several frequent words must match to be read from
 # their lists (below it, ranking every match costs about as much).
 MANY = 40_000
-
-
-# SQLite: a database of at least this many articles ranks a query with many matches (at least
-# CAP, or one phrase or prefix: not counted first) in two halves at once (_in_halves).
-SPLIT_STORED = 200_000
 
 
 @contextmanager
@@ -226,10 +219,6 @@ def _run(criteria: Criteria, node: Node | None, filters: list, collection: str |
     elif (text is not None and conn.dialect == "postgresql" and driver is None
           and matches is not None and matches >= CAP):
         listed = _from_pg_word_list(conn, ranked, text, filters, collection, limit, params)
-    if (listed is None and text is not None and conn.dialect == "sqlite" and driver is None
-            and stored is not None and stored >= SPLIT_STORED
-            and (matches is None or matches >= CAP)):
-        listed = _in_halves(conn, text, filters, collection, limit, params)
     if listed is not None:
         rows, exact = listed
     else:
@@ -409,63 +398,3 @@ def _from_pg_or_lists(conn: ReadConnection, ranked: Node | None, text: TextMatch
     rows = conn.rows(given_hits_sql(conn.dialect, found, total, collection, snippets=True,
                                     params=params), params)
     return rows, exact
-
-
-def _in_halves(conn: ReadConnection, text: TextMatch, filters: list, collection: str | None,
-               limit: int, params: Params) -> tuple[list[tuple], bool] | None:
-    """SQLite: the hits of a query whose every match is ranked, ranked in two halves at once.
-
-    FTS5's bm25() costs about 1 µs a match, one statement runs on one core, and sqlite3 lets
-    go of the GIL while a statement runs: the matches with an even rowid are ranked on conn,
-    those with an odd one on a second connection in a thread (the rowid test comes before
-    bm25, so each half scores only its own). bm25's idf counts the phrase over the whole index
-    in either half, so the scores are those of one statement; the hits are the best of both
-    halves' best, the total the sum of their counts. Each statement reads the committed state
-    of its moment, as the separate statements of any search do. None when no second
-    connection can be opened (no file, conn inside a transaction)."""
-    other = sibling(conn)
-    if other is None:
-        return None
-    score = f"-bm25(f.article_fts, {', '.join(str(w) for w in BM25_WEIGHTS)})"
-    where = f"f.article_fts MATCH {text.param}" + "".join(
-        f" AND {f.check('CAST(f.rowid AS TEXT)')}" for f in filters)
-    single = text.single and not filters
-    if single:
-        # Counted from its doclist afterwards: cheaper than keeping every scored match.
-        statement = (f"SELECT f.rowid, {score} AS score, NULL FROM article_fts f "
-                     f"WHERE {where} AND f.rowid % 2 = :half "
-                     f"ORDER BY score DESC, f.rowid DESC LIMIT :k")
-    else:
-        statement = (f"WITH matched AS MATERIALIZED (SELECT f.rowid AS tie, {score} AS score "
-                     f"FROM article_fts f WHERE {where} AND f.rowid % 2 = :half) "
-                     f"SELECT tie, score, (SELECT count(*) FROM matched) FROM matched "
-                     f"ORDER BY score DESC, tie DESC LIMIT :k")
-    found: dict[int, list[tuple]] = {}
-    failed: list[BaseException] = []
-
-    def odd() -> None:
-        try:
-            found[1] = other.rows(statement, dict(params, half=1, k=limit))
-        except BaseException as err:  # raised again in the caller's thread
-            failed.append(err)
-
-    worker = threading.Thread(target=odd, name="pnet-pubmed-search-half", daemon=True)
-    try:
-        worker.start()
-        found[0] = conn.rows(statement, dict(params, half=0, k=limit))
-    finally:
-        worker.join()
-        other.close()
-    if failed:
-        raise failed[0]
-    if single:
-        total = int(conn.scalar(f"SELECT count(*) FROM article_fts f WHERE {where}", params))
-    else:
-        total = sum(int(rows[0][2]) for rows in found.values() if rows)
-    best = sorted((row for rows in found.values() for row in rows),
-                  key=lambda r: (r[1], r[0]), reverse=True)[:limit]
-    if not best:
-        return [], True
-    hits = [(str(rowid), float(value)) for rowid, value, _n in best]
-    return conn.rows(given_hits_sql(conn.dialect, hits, total, collection, snippets=True,
-                                    params=params), params), True

@@ -254,27 +254,6 @@ def _postgresql(target: Target) -> ReadConnection:
     return ReadConnection(raw, "postgresql", target.shown)
 
 
-def sibling(conn: ReadConnection, busy_timeout: float = BUSY_TIMEOUT_S
-            ) -> ReadConnection | None:
-    """A second connection that only reads, to the same SQLite file as conn, for work run
-    beside conn's own; None on PostgreSQL, for a database without a file, or while conn is
-    inside a transaction (a second connection would not see what it has not committed)."""
-    if conn.dialect != "sqlite" or getattr(conn.raw, "in_transaction", True):
-        return None
-    path = next((row[2] for row in conn.raw.execute("PRAGMA database_list")
-                 if row[1] == "main"), "")
-    if not path:
-        return None
-    try:
-        raw = sqlite3.connect("file:" + quote(path) + "?mode=ro", uri=True,
-                              timeout=busy_timeout, isolation_level=None,
-                              check_same_thread=False)
-        raw.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-    except sqlite3.Error:
-        return None
-    return ReadConnection(raw, "sqlite", conn.url)
-
-
 def adopt(raw: Any, dialect: str) -> ReadConnection:
     """A ReadConnection over a DB-API connection someone else opened and will close (a
     SQLAlchemy connection's, say): close() leaves it open."""
