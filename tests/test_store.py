@@ -183,7 +183,7 @@ def test_upgrade_creates_schema_and_is_idempotent(db_url):
         i["name"] for i in insp.get_indexes("article_mesh_headings")
     }
     assert "ix_authors_last_name" in {i["name"] for i in insp.get_indexes("authors")}
-    assert {"ix_articles_year", "ix_articles_journal_title"} <= {
+    assert {"ix_articles_year", "ix_articles_journal_title_year"} <= {
         i["name"] for i in insp.get_indexes("articles")
     }
     s.close()

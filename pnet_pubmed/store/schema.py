@@ -116,7 +116,8 @@ articles = sa.Table(
     # Search lists articles newest first, ties by PMID: PostgreSQL walks this backwards
     # (SQLite the year index, whose entries hold the rowid). Revision 0008.
     sa.Index(None, "year", "pmid"),
-    sa.Index(None, "journal_title"),
+    # A journal's articles in year order (search --journal; revision 0011).
+    sa.Index("ix_articles_journal_title_year", "journal_title", "year", "pmid"),
     sa.Index(None, "iso_abbreviation"),
     sa.Index(None, "doi"),
 )
