@@ -508,3 +508,30 @@ def test_db_optimize_on_a_missing_database_is_one_line_and_creates_nothing(tmp_p
     assert result.exit_code == 1
     assert "no such file" in result.output and len(result.output.strip().splitlines()) == 1
     assert not path.exists()
+
+
+def test_an_or_of_listed_words_says_more_than_the_cap_without_counting(any_store, monkeypatch):
+    """PostgreSQL: an OR of listed words without filters or NOT parts matches at least as many
+    articles as its most frequent word, so past the cap it says "more than" uncounted; with a
+    NOT part it counts to the cap. Hits and scores stay those of ranking every match."""
+    if any_store.dialect != "postgresql":
+        pytest.skip("SQLite counts an OR's matches from FTS5's doclists")
+    any_store.save_articles(list(corpus_articles()))
+    _build(any_store)
+    listed = _listed(any_store)
+    spy = Spy(monkeypatch)
+    monkeypatch.setattr(search_engine, "COUNT_CAP", 3)
+    url = _url(any_store)
+    w = sorted((x for x in WORDS if x in listed), key=listed.get, reverse=True)
+    query = f"{w[0]} OR {w[1]}"
+    found = search(url, query, limit=5)
+    assert spy.answered == 1
+    assert (found.total, found.exact) == (4, False)
+    _same(url, spy, query, limit=5)
+    # With a NOT part the lists still answer, and the matches are counted to the cap.
+    negated = f"{w[0]} OR {w[1]} NOT {w[2]}"
+    before = spy.answered
+    found = search(url, negated, limit=5)
+    assert spy.answered == before + 1
+    assert not found.exact and found.total == 4
+    _same(url, spy, negated, limit=5)

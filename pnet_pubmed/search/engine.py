@@ -199,14 +199,20 @@ def _run(criteria: Criteria, node: Node | None, filters: list, collection: str |
     filters = [criteria.predicate(p) for p in predicates] + filters
     # One phrase or prefix without filters: nothing to choose, so its matches are not counted
     # here (on SQLite a prefix's doclists are merged afresh for every statement that reads it).
-    counted = text is not None and not (conn.dialect == "sqlite" and text.single
-                                        and not filters and single_word(ranked) is None)
+    # PostgreSQL: one listed word, or an OR of them, matches at least as many articles as its
+    # (most frequent) word, which its list says; counting them would build the index's bitmap of
+    # every match first (65 ms for an OR of 145,110 matches at 1,000,000 articles).
+    known = (_pg_listed_matches(conn, ranked) if conn.dialect == "postgresql"
+             and text is not None else None)
+    counted = known is None and text is not None and not (
+        conn.dialect == "sqlite" and text.single and not filters
+        and single_word(ranked) is None)
     row = conn.one(estimates_sql(text if counted else None, filters, collection, params,
                                  conn.dialect), params)
     assert row is not None
     stored, counts = row[1], list(row[2:])
     _check_estimates(conn, row[0], collection, counts)
-    matches = counts.pop(0) if counted else None
+    matches = counts.pop(0) if counted else None if known is None else min(known, CAP)
     driver = choose_driver(matches, filters, counts, stored, limit)
     counter, _ = smallest(filters, counts)
     listed = None
@@ -383,18 +389,40 @@ def _from_pg_or_lists(conn: ReadConnection, ranked: Node | None, text: TextMatch
     rank = f"ts_rank_cd('{PG_RANK_WEIGHTS}'::float4[], s.document, {text.tsquery}, 1)"
     checks = f" AND s.document @@ {text.tsquery}" + "".join(
         f" AND {f.check('s.pmid')}" for f in filters)
-    found = best_of_or(conn, words, rank, checks, params, limit)
-    if found is None:
+    answer = best_of_or(conn, words, rank, checks, params, limit)
+    if answer is None:
         return None
+    found, most = answer
     # The matches that pass, counted up to just past COUNT_CAP ("more than 1,000"): an exact
-    # count would visit every match, what the lists avoid.
-    cap = params.add(COUNT_CAP + 1)
-    passing = "".join(f" AND {f.check('s.pmid')}" for f in filters)
-    total = int(conn.scalar(f"SELECT count(*) FROM ({text.source()}{passing} LIMIT {cap}) n",
-                            params))
+    # count would visit every match, what the lists avoid. Without filters or NOT parts they
+    # are at least as many as the most frequent word's.
+    if not filters and not isinstance(ranked, And) and most > COUNT_CAP:
+        total = COUNT_CAP + 1
+    else:
+        cap = params.add(COUNT_CAP + 1)
+        passing = "".join(f" AND {f.check('s.pmid')}" for f in filters)
+        total = int(conn.scalar(f"SELECT count(*) FROM ({text.source()}{passing} "
+                                f"LIMIT {cap}) n", params))
     exact = total <= COUNT_CAP
     if not found:
         return [], exact
     rows = conn.rows(given_hits_sql(conn.dialect, found, total, collection, snippets=True,
                                     params=params), params)
     return rows, exact
+
+
+def _pg_listed_matches(conn: ReadConnection, ranked: Node | None) -> int | None:
+    """PostgreSQL: for a ranked part that is one word or an OR of words (no NOT parts), each
+    with a list and no change waiting in the log, how many articles it matches at least (its
+    word's count, the largest of its words'); None otherwise."""
+    if ranked is None or isinstance(ranked, And):
+        return None
+    word = single_word(ranked)
+    words = [word] if word is not None else or_words(ranked)
+    if not words:
+        return None
+    row = conn.one("SELECT count(*), max(df) FROM search_words WHERE word = ANY(:words) "
+                   "AND NOT EXISTS (SELECT 1 FROM search_word_log)", {"words": words})
+    if row is None or int(row[0]) != len(words):
+        return None
+    return int(row[1])

@@ -303,7 +303,7 @@ def or_words(node: Any) -> list[str] | None:
 
 
 def best_of_or(conn: Any, words: list[str], rank: str, checks: str, params: dict,
-               limit: int) -> list[tuple[str, float]] | None:
+               limit: int) -> tuple[list[tuple[str, float]], int] | None:
     """The top `limit` articles (as (PMID, rank), best first, ties to the higher PMID) of a
     query that is an OR of frequent words with lists (with any NOT parts), among those that
     pass `checks` (" AND …" on s.pmid and s.document): the threshold algorithm. Each round reads
@@ -311,8 +311,9 @@ def best_of_or(conn: Any, words: list[str], rank: str, checks: str, params: dict
     first time are ranked by PostgreSQL itself (`rank`, its ts_rank_cd expression on
     s.document), so the scores are those of ranking every match; it stops when the k-th best
     beats the sum over the words of the last rank read (or the floor, for a list read to its
-    end), which bounds any article not met. None when a word has no list, the log is not empty,
-    or the lists cannot tell. conn: a ReadConnection on PostgreSQL."""
+    end), which bounds any article not met. Also the largest of the words' article counts (the
+    OR matches at least as many). None when a word has no list, the log is not empty, or the
+    lists cannot tell. conn: a ReadConnection on PostgreSQL."""
     p: dict[str, Any] = {"words": words}
     heads = {w: (int(df), float(floor)) for w, df, floor in conn.rows(
         "SELECT word, df, floor FROM search_words WHERE word = ANY(:words) "
@@ -358,4 +359,5 @@ def best_of_or(conn: Any, words: list[str], rank: str, checks: str, params: dict
                 break  # every list holds every article of its word: all were ranked
             return None
         depth *= 2
-    return [(pmid, value) for value, _n, pmid in sorted(heap, reverse=True)]
+    most = max(df for df, _floor in heads.values())
+    return [(pmid, value) for value, _n, pmid in sorted(heap, reverse=True)], most
