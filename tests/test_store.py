@@ -183,6 +183,9 @@ def test_upgrade_creates_schema_and_is_idempotent(db_url):
         i["name"] for i in insp.get_indexes("article_mesh_headings")
     }
     assert "ix_authors_last_name" in {i["name"] for i in insp.get_indexes("authors")}
+    assert "ix_article_mesh_qualifiers_pairs" in {
+        i["name"] for i in insp.get_indexes("article_mesh_qualifiers")
+    }
     assert {"ix_articles_year", "ix_articles_journal_title_year"} <= {
         i["name"] for i in insp.get_indexes("articles")
     }

@@ -97,8 +97,10 @@ def mesh_filter(dialect: str, descriptors: Member | None, qualifiers: Member | N
             out.append(f"({col('h.major')} OR {col('x.major')})")
         return " AND ".join(out)
 
-    pairs = ("article_mesh_qualifiers x JOIN article_mesh_headings h "
-             "ON h.pmid = x.pmid AND h.position = x.heading_position")
+    # The qualifier's rows name their heading's descriptor: only --major reads the heading.
+    pairs = "article_mesh_qualifiers x" + (
+        " JOIN article_mesh_headings h ON h.pmid = x.pmid AND h.position = x.heading_position"
+        if major else "")
     return _table_filter(dialect, pairs, pair_where, label)
 
 

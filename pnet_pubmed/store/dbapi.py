@@ -36,7 +36,7 @@ from ..util import first_line
 
 # The Alembic revision this version of pnet-pubmed reads and writes: the head of
 # pnet_pubmed/store/migrations/versions (tests/test_dbapi.py checks that they agree).
-HEAD_REVISION = "0011_filter_indexes"
+HEAD_REVISION = "0012_qualifier_pairs"
 
 BUSY_TIMEOUT_S = 30.0
 PG_CONNECT_TIMEOUT_S = 10

@@ -206,7 +206,8 @@ article_mesh_qualifiers = sa.Table(
         ondelete="CASCADE",
         name="fk_article_mesh_qualifiers_heading",
     ),
-    sa.Index(None, "qualifier_ui"),
+    # A qualifier's pairs by descriptor (search --qualifier, with --mesh; revision 0012).
+    sa.Index("ix_article_mesh_qualifiers_pairs", "qualifier_ui", "descriptor_ui", "pmid"),
     # Starred qualifiers by their heading's descriptor (search --major; revision 0011).
     sa.Index("ix_article_mesh_qualifiers_major", "descriptor_ui", "pmid",
              sqlite_where=sa.text("major"), postgresql_where=sa.text("major")),
