@@ -513,3 +513,32 @@ def test_search_takes_an_engine_or_a_connection_and_never_writes(loaded):
     with loaded.engine.begin() as conn:
         conn.execute(sa.text("CREATE TEMPORARY TABLE scratch (x INTEGER)"))
         conn.execute(sa.text("DROP TABLE scratch"))
+
+
+def test_postgresql_ranks_every_match_with_more_work_mem_for_that_statement(loaded,
+                                                                          monkeypatch):
+    """The statement that ranks every match runs with RANKING_WORK_MEM (a common word's
+    bitmap stays exact); the counts before it and the session after it keep the default."""
+    if loaded.dialect != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    from pnet_pubmed.store import dbapi
+
+    seen: list[tuple[str, str]] = []
+    rows = dbapi.ReadConnection.rows
+
+    def spy(self, statement, params=None):
+        kind = "rank" if "ts_rank_cd" in statement else "other"
+        cursor = self.raw.cursor()
+        cursor.execute("SELECT current_setting('work_mem')")
+        seen.append((kind, cursor.fetchone()[0]))
+        return rows(self, statement, params)
+
+    monkeypatch.setattr(dbapi.ReadConnection, "rows", spy)
+    with loaded.engine.connect() as conn:
+        default = conn.exec_driver_sql("SHOW work_mem").scalar()
+        assert default != search_engine.RANKING_WORK_MEM
+        hits = search(conn, "tumor OR cancer")
+        assert hits.total > len(hits) > 0
+        assert conn.exec_driver_sql("SHOW work_mem").scalar() == default
+    assert ("rank", search_engine.RANKING_WORK_MEM) in seen
+    assert {value for kind, value in seen if kind == "other"} <= {default}

@@ -134,6 +134,15 @@ def _db_error(err: BaseException) -> SearchError:
     return SearchError(f"search failed: {line}")
 
 
+# PostgreSQL's work_mem for a statement that ranks every match. At the default 4 MB the bitmap
+# of a common word's matches turns lossy, and every row of a lossy page is checked against the
+# query again (`pancrea* neuroendocrine tumors` at 1,000,000 articles: 162,317 rows more, 15%
+# of its time). Counting up to a cap is the other way round (a lossy bitmap is built sooner and
+# the count stops early: `treatment --year 2009:2015`'s count took 150 ms with 32 MB, 60 with
+# 4), so only ranking gets it.
+RANKING_WORK_MEM = "32MB"
+
+
 def search(
     source: Any,
     query: str | None = None,
@@ -230,9 +239,12 @@ def _run(criteria: Criteria, node: Node | None, filters: list, collection: str |
     if listed is not None:
         rows, exact = listed
     else:
-        rows = conn.rows(hits_sql(conn.dialect, text, filters, driver, counter, limit,
-                                  collection, snippets=ranked is not None, params=params),
-                         params)
+        statement = hits_sql(conn.dialect, text, filters, driver, counter, limit, collection,
+                             snippets=ranked is not None, params=params)
+        if conn.dialect == "postgresql" and text is not None and driver is None:
+            rows = _with_work_mem(conn, RANKING_WORK_MEM, statement, params)
+        else:
+            rows = conn.rows(statement, params)
         exact = None
     terms = positive_terms(node) if node is not None else []
     hits = []
@@ -249,6 +261,17 @@ def _run(criteria: Criteria, node: Node | None, filters: list, collection: str |
     if exact is None:
         exact = text is not None or total <= COUNT_CAP
     return SearchResults(hits, total=total, exact=exact, notes=tuple(criteria.notes))
+
+
+def _with_work_mem(conn: ReadConnection, work_mem: str, statement: str,
+                   params: Params) -> list[tuple]:
+    """PostgreSQL: the rows of a statement run with work_mem set for it alone (SET LOCAL,
+    then the value before; a failed statement's transaction takes the setting with it)."""
+    before = conn.scalar("SELECT current_setting('work_mem')")
+    conn.scalar("SELECT set_config('work_mem', :value, true)", {"value": work_mem})
+    rows = conn.rows(statement, params)
+    conn.scalar("SELECT set_config('work_mem', :value, true)", {"value": before})
+    return rows
 
 
 def _scored_here(conn: ReadConnection, ranked: Node | None, driver, filters: list,

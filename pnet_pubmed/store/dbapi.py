@@ -95,13 +95,9 @@ def _conninfo(parts) -> str:
     values.update(parse_qsl(parts.query))
     values.setdefault("connect_timeout", str(PG_CONNECT_TIMEOUT_S))
     # No JIT: it compiles for tens of milliseconds whenever a plan's cost estimate is high,
-    # which for a search's short statements costs far more than it saves. work_mem: at the
-    # default 4 MB the bitmap of a common word's matches turns lossy past a few hundred
-    # thousand rows, and every row of a lossy page is checked against the query again
-    # (`pancrea* neuroendocrine tumors` at 1,000,000 articles: 162,317 rows more, 15% of its
-    # time). The URL's own options come after these and win.
-    values["options"] = " ".join(filter(None, ["-c jit=off -c work_mem=32MB",
-                                               values.get("options")]))
+    # which for a search's short statements costs far more than it saves. The URL's own
+    # options come after and win.
+    values["options"] = " ".join(filter(None, ["-c jit=off", values.get("options")]))
 
     def quoted(value: str) -> str:
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
