@@ -334,7 +334,9 @@ def _generated_files(folder: Path, files: int, per_file: int) -> list[Path]:
 
 def test_kill_9_in_a_file_resumes_at_that_file_without_duplicates(db_url, tmp_path):
     folder = tmp_path / "nlm"
-    files, per_file = 4, 1500
+    # Files big enough that loading one takes well over the time between seeing it start and
+    # the kill (1,500 records were loaded within that time on a fast machine).
+    files, per_file = 4, 3000
     _generated_files(folder, files, per_file)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     cmd = [sys.executable, "-m", "pnet_pubmed", "--db", db_url, "mirror", "load",
@@ -355,7 +357,7 @@ def test_kill_9_in_a_file_resumes_at_that_file_without_duplicates(db_url, tmp_pa
             time.sleep(0.05)
         else:
             pytest.fail("the load never got into its second file")
-        time.sleep(0.3)  # into the file's transaction
+        time.sleep(0.05)  # into the file's transaction
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
