@@ -315,7 +315,14 @@ def _sql_process(url: str, statement: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "pnet_pubmed", "--db", url, "sql", statement, "--timeout", "0"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # As a terminal starts it: a test run started in the background (`pytest &`) ignores
+        # SIGINT, which the child would inherit, and Python then never turns it into Ctrl-C.
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for(condition, seconds: float = 30.0) -> bool:
