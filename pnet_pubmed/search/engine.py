@@ -385,21 +385,9 @@ def _from_pg_word_list(conn: ReadConnection, ranked: Node | None, text: TextMatc
                       f"LIMIT {params.add(limit)}", params)
     if len(found) < limit and floor > 0.0:
         return None
-    if not checks:
-        total, exact = df, True
-    else:
-        # The matches that pass, counted up to just past COUNT_CAP ("more than 1,000"), as
-        # on SQLite: counting them all would check the filters on every match.
-        cap = params.add(COUNT_CAP + 1)
-        passing = "".join(f" AND {f.check('s.pmid')}" for f in filters)
-        total = int(conn.scalar(f"SELECT count(*) FROM ({text.source()}{passing} "
-                                f"LIMIT {cap}) n", params))
-        exact = total <= COUNT_CAP
-    if not found:
-        return [], exact
-    rows = conn.rows(given_hits_sql(conn.dialect, [(pmid, float(r)) for pmid, r in found],
-                                    total, collection, snippets=True, params=params), params)
-    return rows, exact
+    total = df if not checks else _capped_total(conn, text, filters, params)
+    return _given(conn, [(pmid, float(r)) for pmid, r in found], total,
+                  not checks or total <= COUNT_CAP, collection, params)
 
 
 def _from_pg_or_lists(conn: ReadConnection, ranked: Node | None, text: TextMatch,
@@ -424,16 +412,29 @@ def _from_pg_or_lists(conn: ReadConnection, ranked: Node | None, text: TextMatch
     if not filters and not isinstance(ranked, And) and most > COUNT_CAP:
         total = COUNT_CAP + 1
     else:
-        cap = params.add(COUNT_CAP + 1)
-        passing = "".join(f" AND {f.check('s.pmid')}" for f in filters)
-        total = int(conn.scalar(f"SELECT count(*) FROM ({text.source()}{passing} "
-                                f"LIMIT {cap}) n", params))
-    exact = total <= COUNT_CAP
+        total = _capped_total(conn, text, filters, params)
+    return _given(conn, found, total, total <= COUNT_CAP, collection, params)
+
+
+def _capped_total(conn: ReadConnection, text: TextMatch, filters: list,
+                  params: Params) -> int:
+    """PostgreSQL: the matches that pass the filters, counted up to just past COUNT_CAP ("more
+    than 1,000"), as on SQLite: counting them all would check the filters on every match,
+    what the lists avoid."""
+    cap = params.add(COUNT_CAP + 1)
+    passing = "".join(f" AND {f.check('s.pmid')}" for f in filters)
+    return int(conn.scalar(f"SELECT count(*) FROM ({text.source()}{passing} LIMIT {cap}) n",
+                           params))
+
+
+def _given(conn: ReadConnection, found: list[tuple[str, float]], total: int, exact: bool,
+           collection: str | None, params: Params) -> tuple[list[tuple], bool]:
+    """The rows of hits found from the lists, with their details, and whether the total is
+    exact."""
     if not found:
         return [], exact
-    rows = conn.rows(given_hits_sql(conn.dialect, found, total, collection, snippets=True,
-                                    params=params), params)
-    return rows, exact
+    return conn.rows(given_hits_sql(conn.dialect, found, total, collection, snippets=True,
+                                    params=params), params), exact
 
 
 def _lists_may_serve(dialect: str, ranked: Node | None) -> bool:
